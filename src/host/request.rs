@@ -1,0 +1,72 @@
+//! One HTTP request: read `:path` (and only what else the decision asks for), decide,
+//! count, record, log, then act — or, in dry run, only record.
+
+use super::respond;
+use super::root::Active;
+use crate::config::Mode;
+use crate::decision::{is_get_or_head, Decision};
+use crate::log_escape::escape;
+use crate::outcome::{detail, Outcome};
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::{Action, Bytes, MapType};
+use std::rc::Rc;
+
+pub struct FirewallRequest {
+    active: Option<Rc<Active>>,
+}
+
+impl FirewallRequest {
+    pub fn new(active: Option<Rc<Active>>) -> Self {
+        FirewallRequest { active }
+    }
+}
+
+/// A request header as bytes: the SDK's `String` getters trap on non-UTF-8 values.
+fn header(name: &str) -> Option<Bytes> {
+    hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
+        .ok()
+        .flatten()
+}
+
+impl Context for FirewallRequest {}
+
+impl HttpContext for FirewallRequest {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let Some(active) = self.active.as_deref() else {
+            return respond::no_policy();
+        };
+        let firewall = &active.firewall;
+        let target = header(":path");
+        let decision = firewall.policy.decide(
+            target.as_deref(),
+            || header("upgrade").is_some_and(|v| !v.is_empty()),
+            || header(":method").is_some_and(|m| is_get_or_head(&m)),
+        );
+        let settings = &firewall.settings;
+        let label = Outcome::of(&decision).label(settings.mode);
+        let detail = detail(&firewall.policy, &decision);
+        active.counters.count(firewall, &decision);
+        if settings.filter_state {
+            respond::record(&label, detail);
+        }
+        if !matches!(decision, Decision::Allow { .. } | Decision::Rewrite { .. }) {
+            if let Some(level) = respond::log_level(settings.log.level) {
+                let method = header(":method").unwrap_or_default();
+                let path = target.unwrap_or_default();
+                let max = settings.log.max_path_bytes;
+                log::log!(
+                    level,
+                    "cobrowse-l7-firewall[{}]: {label} {detail}: {} \"{}\"",
+                    settings.name,
+                    escape(&method, 32),
+                    escape(&path, max),
+                );
+            }
+        }
+        match settings.mode {
+            Mode::DryRun => Action::Continue,
+            Mode::Enforce => respond::apply(settings, decision),
+        }
+    }
+}

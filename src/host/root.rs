@@ -1,0 +1,65 @@
+//! The root context: compiles each plugin configuration once, or refuses it.
+
+use super::counters::Counters;
+use super::request::FirewallRequest;
+use crate::{load, Firewall, VERSION};
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{BufferType, ContextType};
+use std::rc::Rc;
+
+/// A compiled configuration with its counters, shared by every request it serves.
+pub struct Active {
+    pub firewall: Firewall,
+    pub counters: Counters,
+}
+
+#[derive(Default)]
+pub struct FirewallRoot {
+    active: Option<Rc<Active>>,
+}
+
+impl Context for FirewallRoot {}
+
+impl RootContext for FirewallRoot {
+    fn on_vm_start(&mut self, _vm_configuration_size: usize) -> bool {
+        log::info!("cobrowse-l7-firewall {VERSION}: VM started");
+        true
+    }
+
+    fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        let bytes = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        match load(&bytes) {
+            Ok(firewall) => {
+                let counters = Counters::define(&firewall);
+                log::info!(
+                    "cobrowse-l7-firewall[{}]: policy loaded: groups {}, {} prefixes, fallback {}, mode {}",
+                    firewall.settings.name,
+                    firewall.policy.groups().join(","),
+                    firewall.policy.routes().len(),
+                    firewall.policy.fallback().as_str(),
+                    firewall.settings.mode.as_str(),
+                );
+                self.active = Some(Rc::new(Active { firewall, counters }));
+                true
+            }
+            // Fail closed: Envoy refuses to start, or keeps the previous listener.
+            Err(e) => {
+                log::error!("cobrowse-l7-firewall: invalid configuration: {e}");
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        // Always a context: the SDK traps on `None`. Without a policy it denies.
+        Some(Box::new(FirewallRequest::new(self.active.clone())))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}

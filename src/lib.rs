@@ -1,0 +1,26 @@
+//! cobrowse-l7-firewall: an Envoy proxy-wasm filter that puts Cobrowse Enterprise
+//! behind an L7 firewall, one policy per listener.
+//!
+//! The flow, one file a step:
+//! `config` (JSON in) → `policy` (compiled once per configuration) →
+//! `path_check` (hostile paths refused) → `decision` (pure, per request) →
+//! `outcome` (names for metrics and logs) → `host` (the thin proxy-wasm glue).
+//! Everything but `host` is plain Rust, tested natively and shared with the tools.
+
+pub mod config;
+pub mod decision;
+pub mod groups;
+pub mod log_escape;
+pub mod outcome;
+pub mod path_check;
+pub mod policy;
+
+#[cfg(target_arch = "wasm32")]
+mod host;
+
+pub use config::ConfigError;
+pub use decision::Decision;
+pub use policy::{load, Firewall, Policy};
+
+/// The module's version and git revision, logged when the VM starts.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("FIREWALL_GIT_REV"), ")");

@@ -1,0 +1,77 @@
+//! How a decision is reported: the names shared by metrics, logs and the access log.
+
+use crate::config::Mode;
+use crate::decision::Decision;
+use crate::policy::Policy;
+
+/// What happened to a request, as counted and logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Allowed,
+    Denied,
+    Rewritten,
+    Rejected,
+    MethodNotAllowed,
+}
+
+impl Outcome {
+    /// Every outcome that has its own counter (allowed is counted per group).
+    pub const REFUSALS: [Outcome; 4] = [
+        Outcome::Denied,
+        Outcome::Rewritten,
+        Outcome::Rejected,
+        Outcome::MethodNotAllowed,
+    ];
+
+    pub fn of(decision: &Decision) -> Outcome {
+        match decision {
+            Decision::Allow { .. } => Outcome::Allowed,
+            Decision::Deny(_) => Outcome::Denied,
+            Decision::Rewrite { .. } => Outcome::Rewritten,
+            Decision::Reject(_) => Outcome::Rejected,
+            Decision::MethodNotAllowed => Outcome::MethodNotAllowed,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::Rewritten => "rewritten",
+            Outcome::Rejected => "rejected",
+            Outcome::MethodNotAllowed => "method_not_allowed",
+        }
+    }
+
+    /// The counter's name in this mode: dry run counts what *would* have happened.
+    pub fn label(self, mode: Mode) -> String {
+        match (mode, self) {
+            (Mode::DryRun, o) if o != Outcome::Allowed => format!("dry_run_{}", o.as_str()),
+            (_, o) => o.as_str().to_owned(),
+        }
+    }
+}
+
+/// The detail beside the outcome: the group for an allow, the reason otherwise.
+pub fn detail<'p>(policy: &'p Policy, decision: &Decision) -> &'p str {
+    match decision {
+        Decision::Allow { route } => policy
+            .routes()
+            .get(*route)
+            .map_or("?", |r| policy.group_name(r.group)),
+        Decision::Deny(reason) => reason.as_str(),
+        Decision::Rewrite { .. } => "spa",
+        Decision::Reject(reason) => reason.as_str(),
+        Decision::MethodNotAllowed => "spa",
+    }
+}
+
+/// Counter names, under the plugin's own prefix: `cobrowse_l7fw.<name>.<outcome>` and,
+/// for allowed requests, `cobrowse_l7fw.<name>.allowed.<group>`.
+pub fn counter_name(listener: &str, label: &str) -> String {
+    format!("cobrowse_l7fw.{listener}.{label}")
+}
+
+pub fn allowed_counter_name(listener: &str, group: &str) -> String {
+    format!("cobrowse_l7fw.{listener}.allowed.{group}")
+}
