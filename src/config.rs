@@ -182,10 +182,7 @@ impl Config {
         let value: Value = serde_json::from_slice(bytes)
             .map_err(|e| ConfigError::new("configuration", format!("bad JSON: {e}")))?;
         let Value::Object(map) = value else {
-            return Err(ConfigError::new(
-                "configuration",
-                "must be a JSON object",
-            ));
+            return Err(ConfigError::new("configuration", "must be a JSON object"));
         };
         if let Some(unknown) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(ConfigError::new(
@@ -208,7 +205,10 @@ impl Config {
 }
 
 /// One key, typed; `null` counts as absent so the default applies.
-fn field<T: DeserializeOwned>(map: &Map<String, Value>, key: &str) -> Result<Option<T>, ConfigError> {
+fn field<T: DeserializeOwned>(
+    map: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<T>, ConfigError> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => T::deserialize(v)

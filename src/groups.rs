@@ -34,7 +34,11 @@ const fn ws(path: &'static str) -> BuiltinPrefix {
 pub const BUILTIN_GROUPS: &[BuiltinGroup] = &[
     BuiltinGroup {
         name: "sdk",
-        prefixes: &[http("/api/1/devices"), http("/api/1/sessions"), ws("/sockets/1/")],
+        prefixes: &[
+            http("/api/1/devices"),
+            http("/api/1/sessions"),
+            ws("/sockets/1/"),
+        ],
         purpose: "end-user devices running the SDKs",
     },
     BuiltinGroup {

@@ -23,4 +23,9 @@ pub use decision::Decision;
 pub use policy::{load, Firewall, Policy};
 
 /// The module's version and git revision, logged when the VM starts.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("FIREWALL_GIT_REV"), ")");
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("FIREWALL_GIT_REV"),
+    ")"
+);

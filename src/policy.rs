@@ -58,7 +58,11 @@ impl Policy {
             let group = builtin(name).ok_or_else(|| {
                 ConfigError::new(
                     &at,
-                    format!("unknown group {} (built-in groups: {})", json_str(name), builtin_names()),
+                    format!(
+                        "unknown group {} (built-in groups: {})",
+                        json_str(name),
+                        builtin_names()
+                    ),
                 )
             })?;
             let g = builder.add_group(&at, name)?;
@@ -72,7 +76,10 @@ impl Policy {
             if builtin(&custom.name).is_some() {
                 return Err(ConfigError::new(
                     format!("{at}.name"),
-                    format!("{} is a built-in group; enable it in \"groups\" or choose another name", json_str(&custom.name)),
+                    format!(
+                        "{} is a built-in group; enable it in \"groups\" or choose another name",
+                        json_str(&custom.name)
+                    ),
                 ));
             }
             let g = builder.add_group(&format!("{at}.name"), &custom.name)?;
@@ -125,27 +132,43 @@ struct Builder {
 impl Builder {
     fn add_group(&mut self, at: &str, name: &str) -> Result<usize, ConfigError> {
         if self.groups.iter().any(|g| g == name) {
-            return Err(ConfigError::new(at, format!("duplicate group {}", json_str(name))));
+            return Err(ConfigError::new(
+                at,
+                format!("duplicate group {}", json_str(name)),
+            ));
         }
         self.groups.push(name.to_owned());
         Ok(self.groups.len() - 1)
     }
 
-    fn add_route(&mut self, at: &str, group: usize, prefix: &str, websocket: bool) -> Result<(), ConfigError> {
+    fn add_route(
+        &mut self,
+        at: &str,
+        group: usize,
+        prefix: &str,
+        websocket: bool,
+    ) -> Result<(), ConfigError> {
         check_prefix(prefix).map_err(|why| {
             ConfigError::new(at, format!("malformed prefix {}: {why}", json_str(prefix)))
         })?;
         let prefix = prefix.strip_suffix('/').unwrap_or(prefix).to_owned();
         if let Some(same) = self.routes.iter_mut().find(|r| r.prefix == prefix) {
             if same.group == group {
-                return Err(ConfigError::new(at, format!("duplicate prefix {}", json_str(&prefix))));
+                return Err(ConfigError::new(
+                    at,
+                    format!("duplicate prefix {}", json_str(&prefix)),
+                ));
             }
             // Groups may share a prefix (`/sockets/1/` is in `sdk` and `agent`): the first
             // listed is credited, and an upgrade is allowed if any of them allows it.
             same.websocket |= websocket;
             return Ok(());
         }
-        self.routes.push(Route { prefix, group, websocket });
+        self.routes.push(Route {
+            prefix,
+            group,
+            websocket,
+        });
         Ok(())
     }
 
@@ -161,7 +184,10 @@ impl Builder {
             ];
             for form in forms.iter().filter(|f| !f.is_empty()) {
                 router.insert(form.as_str(), i).map_err(|e| {
-                    ConfigError::new("groups", format!("prefix {} cannot be routed: {e}", json_str(&route.prefix)))
+                    ConfigError::new(
+                        "groups",
+                        format!("prefix {} cannot be routed: {e}", json_str(&route.prefix)),
+                    )
                 })?;
             }
         }
@@ -179,7 +205,10 @@ fn check_prefix(prefix: &str) -> Result<(), &'static str> {
     if !prefix.starts_with('/') {
         return Err("must start with '/'");
     }
-    if let Some(c) = prefix.chars().find(|c| matches!(c, '?' | '#' | '%' | ';' | '\\' | '{' | '}')) {
+    if let Some(c) = prefix
+        .chars()
+        .find(|c| matches!(c, '?' | '#' | '%' | ';' | '\\' | '{' | '}'))
+    {
         return Err(match c {
             '?' => "holds '?': prefixes match the path, never the query",
             '#' => "holds '#'",
@@ -192,24 +221,31 @@ fn check_prefix(prefix: &str) -> Result<(), &'static str> {
     if prefix.contains("//") {
         return Err("holds '//'");
     }
-    check_path(prefix.as_bytes()).map_err(|r| r.as_str()).map_err(|r| match r {
-        "dot_segment" => "holds a '.' or '..' segment",
-        "space" | "control_byte" => "holds whitespace or a control character",
-        "non_ascii" => "holds a non-ASCII character",
-        _ => "not a canonical path",
-    })
+    check_path(prefix.as_bytes())
+        .map_err(|r| r.as_str())
+        .map_err(|r| match r {
+            "dot_segment" => "holds a '.' or '..' segment",
+            "space" | "control_byte" => "holds whitespace or a control character",
+            "non_ascii" => "holds a non-ASCII character",
+            _ => "not a canonical path",
+        })
 }
 
 fn check_group_name(at: &str, name: &str) -> Result<(), ConfigError> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if ok {
         Ok(())
     } else {
         Err(ConfigError::new(
             at,
-            format!("{} must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-' (it names metrics)", json_str(name)),
+            format!(
+                "{} must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-' (it names metrics)",
+                json_str(name)
+            ),
         ))
     }
 }
@@ -220,17 +256,29 @@ fn check_settings(config: &Config) -> Result<Settings, ConfigError> {
     if !(400..=499).contains(&deny.status) {
         return Err(ConfigError::new(
             "deny_response.status",
-            format!("{} is not a 4xx status; a denial is the client's fault, never a 5xx", deny.status),
+            format!(
+                "{} is not a 4xx status; a denial is the client's fault, never a 5xx",
+                deny.status
+            ),
         ));
     }
     if deny.body.len() > 4096 {
-        return Err(ConfigError::new("deny_response.body", "longer than 4096 bytes"));
+        return Err(ConfigError::new(
+            "deny_response.body",
+            "longer than 4096 bytes",
+        ));
     }
-    let header_safe = |s: &str| s.bytes().all(|b| b == b' ' || b == b'\t' || (0x21..0x7f).contains(&b));
+    let header_safe = |s: &str| {
+        s.bytes()
+            .all(|b| b == b' ' || b == b'\t' || (0x21..0x7f).contains(&b))
+    };
     if deny.content_type.is_empty() || !header_safe(&deny.content_type) {
         return Err(ConfigError::new(
             "deny_response.content_type",
-            format!("{} is not a valid header value", json_str(&deny.content_type)),
+            format!(
+                "{} is not a valid header value",
+                json_str(&deny.content_type)
+            ),
         ));
     }
     if !(16..=8192).contains(&config.log.max_path_bytes) {

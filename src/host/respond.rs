@@ -13,7 +13,8 @@ pub fn apply(settings: &Settings, decision: Decision) -> Action {
     match decision {
         Decision::Allow { .. } => Action::Continue,
         Decision::Rewrite { path } => {
-            match hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, ":path", Some(&path)) {
+            match hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, ":path", Some(&path))
+            {
                 Ok(()) => Action::Continue,
                 // Never forward what could not be rewritten.
                 Err(_) => deny(settings),
@@ -38,7 +39,12 @@ pub fn no_policy() -> Action {
 
 fn deny(settings: &Settings) -> Action {
     let r = &settings.deny_response;
-    local(u32::from(r.status), &r.content_type, r.body.as_bytes(), None)
+    local(
+        u32::from(r.status),
+        &r.content_type,
+        r.body.as_bytes(),
+        None,
+    )
 }
 
 fn local(status: u32, content_type: &str, body: &[u8], extra: Option<(&str, &str)>) -> Action {

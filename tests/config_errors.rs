@@ -1,0 +1,212 @@
+//! Every refused configuration, with the message an operator reads in Envoy's log.
+
+// Tests assert by panicking; the no-trap lints guard the module, not its tests.
+#![allow(clippy::panic, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
+use cobrowse_l7_firewall::config::{Fallback, LogLevel, Mode};
+use cobrowse_l7_firewall::load;
+
+fn refused(json: &str) -> String {
+    match load(json.as_bytes()) {
+        Ok(_) => panic!("accepted: {json}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
+    let g = |extra: &str| format!(r#"{{"groups":["sdk"]{extra}}}"#);
+    let rows: Vec<(String, &str)> = vec![
+        ("".into(), "configuration: empty or missing"),
+        ("  \n".into(), "configuration: empty or missing"),
+        ("{".into(), "configuration: bad JSON: EOF while parsing"),
+        (
+            "{\"groups\":[\"sdk\"],}".into(),
+            "configuration: bad JSON: trailing comma",
+        ),
+        ("[\"sdk\"]".into(), "configuration: must be a JSON object"),
+        ("{}".into(), "groups: no group enabled"),
+        (r#"{"groups":[]}"#.into(), "groups: no group enabled"),
+        (r#"{"groups":null}"#.into(), "groups: no group enabled"),
+        (
+            r#"{"grups":["sdk"]}"#.into(),
+            "\"grups\": unknown key (known keys: name, groups,",
+        ),
+        (
+            r#"{"groups":"sdk"}"#.into(),
+            "groups: invalid type: string \"sdk\", expected a sequence",
+        ),
+        (
+            r#"{"groups":["sdk","nope"]}"#.into(),
+            "groups[1]: unknown group \"nope\" (built-in groups: sdk, universal,",
+        ),
+        (
+            r#"{"groups":["SDK"]}"#.into(),
+            "groups[0]: unknown group \"SDK\"",
+        ),
+        (
+            r#"{"groups":["sdk","sdk"]}"#.into(),
+            "groups[1]: duplicate group \"sdk\"",
+        ),
+        (
+            g(r#","fallback":"allow""#),
+            "fallback: unknown variant `allow`, expected `deny` or `spa`",
+        ),
+        (
+            g(r#","mode":"audit""#),
+            "mode: unknown variant `audit`, expected `enforce` or `dry_run`",
+        ),
+        (
+            g(r#","custom_groups":{}"#),
+            "custom_groups: invalid type: map, expected a sequence",
+        ),
+        (
+            g(r#","custom_groups":[{"name":"h","prefix":["/h"]}]"#),
+            "custom_groups[0]: unknown field `prefix`",
+        ),
+        (
+            g(r#","custom_groups":[{"name":"h"}]"#),
+            "custom_groups[0]: missing field `prefixes`",
+        ),
+        (
+            g(r#","custom_groups":[{"name":"h","prefixes":[]}]"#),
+            "custom_groups[0].prefixes: no prefix",
+        ),
+        (
+            g(r#","custom_groups":[{"name":"h","prefixes":["/h"],"websocket":"yes"}]"#),
+            "custom_groups[0]: invalid type: string \"yes\", expected a boolean",
+        ),
+        (
+            g(r#","custom_groups":[{"name":"","prefixes":["/h"]}]"#),
+            "custom_groups[0].name: \"\" must be 1-64 characters",
+        ),
+        (
+            g(r#","custom_groups":[{"name":"a.b","prefixes":["/h"]}]"#),
+            "custom_groups[0].name: \"a.b\" must be 1-64 characters",
+        ),
+        (
+            g(r#","custom_groups":[{"name":"sdk","prefixes":["/h"]}]"#),
+            "custom_groups[0].name: \"sdk\" is a built-in group",
+        ),
+        (
+            g(
+                r#","custom_groups":[{"name":"h","prefixes":["/h"]},{"name":"h","prefixes":["/i"]}]"#,
+            ),
+            "custom_groups[1].name: duplicate group \"h\"",
+        ),
+        (
+            g(r#","custom_groups":[{"name":"h","prefixes":["/h","/h/"]}]"#),
+            "custom_groups[0].prefixes[1]: duplicate prefix \"/h\"",
+        ),
+        (
+            g(r#","name":"ext.1""#),
+            "name: \"ext.1\" must be 1-64 characters",
+        ),
+        (
+            g(r#","deny_response":{"status":503}"#),
+            "deny_response.status: 503 is not a 4xx status",
+        ),
+        (
+            g(r#","deny_response":{"status":200}"#),
+            "deny_response.status: 200 is not a 4xx status",
+        ),
+        (
+            g(r#","deny_response":{"code":403}"#),
+            "deny_response: unknown field `code`",
+        ),
+        (
+            g(r#","deny_response":{"content_type":"text/plain\r\nx: y"}"#),
+            "deny_response.content_type: \"text/plain\\r\\nx: y\" is not a valid header value",
+        ),
+        (
+            g(r#","log":{"level":"loud"}"#),
+            "log: unknown variant `loud`",
+        ),
+        (
+            g(r#","log":{"max_path_bytes":1}"#),
+            "log.max_path_bytes: 1 is outside 16..=8192",
+        ),
+        (
+            g(r#","filter_state":"on""#),
+            "filter_state: invalid type: string \"on\", expected a boolean",
+        ),
+    ];
+    for (json, expected) in &rows {
+        let message = refused(json);
+        assert!(
+            message.starts_with(expected),
+            "config {json}\n  got:  {message}\n  want: {expected}…"
+        );
+        assert!(!message.contains('\n'), "one line: {message:?}");
+    }
+}
+
+#[test]
+fn malformed_prefixes_are_refused() {
+    let rows: &[(&str, &str)] = &[
+        ("h", "must start with '/'"),
+        ("", "must start with '/'"),
+        ("/h?x=1", "holds '?'"),
+        ("/h#x", "holds '#'"),
+        ("/h%2e", "holds '%'"),
+        ("/h;x", "holds ';'"),
+        ("/h\\\\x", "holds '\\'"),
+        ("/h x", "holds whitespace"),
+        ("/h\\tx", "holds whitespace"),
+        ("/h/./x", "holds a '.' or '..' segment"),
+        ("/h/..", "holds a '.' or '..' segment"),
+        ("/h//x", "holds '//'"),
+        ("//", "holds '//'"),
+        ("/h/{id}", "holds '{' or '}'"),
+        ("/caf\u{e9}", "holds a non-ASCII character"),
+    ];
+    for (prefix, why) in rows {
+        let json = format!(r#"{{"custom_groups":[{{"name":"x","prefixes":["/ok","{prefix}"]}}]}}"#);
+        let message = refused(&json);
+        assert!(
+            message.starts_with("custom_groups[0].prefixes[1]: malformed prefix")
+                && message.contains(why),
+            "prefix {prefix:?}: {message}"
+        );
+    }
+}
+
+#[test]
+fn defaults_are_the_documented_ones() {
+    let fw = load(br#"{"groups":["sdk"]}"#).unwrap();
+    let s = &fw.settings;
+    assert_eq!(s.name, "default");
+    assert_eq!(s.mode, Mode::Enforce);
+    assert_eq!(fw.policy.fallback(), Fallback::Deny);
+    assert_eq!(
+        (s.deny_response.status, s.deny_response.body.as_str()),
+        (403, "Forbidden\n")
+    );
+    assert_eq!(s.deny_response.content_type, "text/plain; charset=utf-8");
+    assert_eq!((s.log.level, s.log.max_path_bytes), (LogLevel::Info, 256));
+    assert!(s.filter_state);
+}
+
+#[test]
+fn every_key_can_be_set() {
+    let fw = load(
+        br#"{"name":"edge-1","groups":["sdk"],"custom_groups":[{"name":"health","prefixes":["/healthz"],"websocket":false}],
+            "fallback":"spa","mode":"dry_run","deny_response":{"status":404,"body":"","content_type":"text/html"},
+            "log":{"level":"warn","max_path_bytes":64},"filter_state":false}"#,
+    )
+    .unwrap();
+    let s = &fw.settings;
+    assert_eq!(
+        (s.name.as_str(), s.mode, fw.policy.fallback()),
+        ("edge-1", Mode::DryRun, Fallback::Spa)
+    );
+    assert_eq!(
+        (s.deny_response.status, s.deny_response.body.as_str()),
+        (404, "")
+    );
+    assert_eq!(
+        (s.log.level, s.log.max_path_bytes, s.filter_state),
+        (LogLevel::Warn, 64, false)
+    );
+    assert_eq!(fw.policy.groups(), ["sdk", "health"]);
+}
