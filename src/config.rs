@@ -162,6 +162,13 @@ impl ConfigError {
     }
 }
 
+impl ConfigError {
+    /// The one log line the filter writes when it refuses a configuration.
+    pub fn log_line(&self) -> String {
+        format!("cobrowse-l7-firewall: invalid configuration: {self}")
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.at, self.problem)

@@ -48,7 +48,7 @@ impl RootContext for FirewallRoot {
             }
             // Fail closed: Envoy refuses to start, or keeps the previous listener.
             Err(e) => {
-                log::error!("cobrowse-l7-firewall: invalid configuration: {e}");
+                log::error!("{}", e.log_line());
                 false
             }
         }

@@ -1,1 +1,46 @@
-fn main() {}
+//! `l7fw`: the filter's own decision code, offline. Operators run it in CI before a
+//! rollout: the same messages and the same decisions as the module in Envoy.
+//!
+//! Exit status: 0 valid / forwarded, 1 refused (config invalid, or request not
+//! forwarded by `explain`), 2 usage or I/O error.
+
+mod commands;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  l7fw check CONFIG                          validate a plugin configuration (JSON file, or - for stdin)
+  l7fw explain CONFIG METHOD PATH [--upgrade] the decision for one request
+  l7fw routes CONFIG                         the effective prefix table";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match argv.as_slice() {
+        ["check", config] => commands::check(config),
+        ["routes", config] => commands::routes(config),
+        ["explain", config, method, path] => commands::explain(config, method, path, false),
+        ["explain", config, method, path, "--upgrade"] => {
+            commands::explain(config, method, path, true)
+        }
+        _ => Err(commands::Failure::Usage(USAGE.to_owned())),
+    };
+    match result {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(commands::Failure::Refused(out)) => {
+            print!("{out}");
+            ExitCode::from(1)
+        }
+        Err(commands::Failure::Invalid(line)) => {
+            eprintln!("{line}");
+            ExitCode::from(1)
+        }
+        Err(commands::Failure::Usage(msg)) => {
+            eprintln!("{msg}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The three commands, each a function from arguments to the text it prints.
+
+use cobrowse_l7_firewall::decision::Decision;
+use cobrowse_l7_firewall::log_escape::escape;
+use cobrowse_l7_firewall::outcome::{detail, Outcome};
+use cobrowse_l7_firewall::{load, Firewall};
+use std::fmt::Write;
+use std::io::Read;
+
+pub enum Failure {
+    /// The request would not be forwarded; the explanation is on stdout.
+    Refused(String),
+    /// The configuration is refused: the filter's own log line.
+    Invalid(String),
+    /// Bad arguments or an unreadable file.
+    Usage(String),
+}
+
+fn read_config(path: &str) -> Result<Vec<u8>, Failure> {
+    let mut bytes = Vec::new();
+    let read = if path == "-" {
+        std::io::stdin().read_to_end(&mut bytes).map(|_| ())
+    } else {
+        std::fs::read(path).map(|b| bytes = b)
+    };
+    read.map_err(|e| Failure::Usage(format!("l7fw: cannot read {path}: {e}")))?;
+    Ok(bytes)
+}
+
+fn firewall(path: &str) -> Result<Firewall, Failure> {
+    load(&read_config(path)?).map_err(|e| Failure::Invalid(e.log_line()))
+}
+
+pub fn check(path: &str) -> Result<String, Failure> {
+    let fw = firewall(path)?;
+    Ok(format!(
+        "ok: {}: groups {}, {} prefixes, fallback {}, mode {}\n",
+        fw.settings.name,
+        fw.policy.groups().join(","),
+        fw.policy.routes().len(),
+        fw.policy.fallback().as_str(),
+        fw.settings.mode.as_str(),
+    ))
+}
+
+pub fn routes(path: &str) -> Result<String, Failure> {
+    let fw = firewall(path)?;
+    let mut out = format!("{:<28} {:<14} websocket\n", "prefix", "group");
+    for r in fw.policy.routes() {
+        let prefix = if r.prefix.is_empty() { "/" } else { &r.prefix };
+        let _ = writeln!(
+            out,
+            "{prefix:<28} {:<14} {}",
+            fw.policy.group_name(r.group),
+            if r.websocket { "yes" } else { "no" }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "anything else: fallback {}",
+        fw.policy.fallback().as_str()
+    );
+    Ok(out)
+}
+
+pub fn explain(path: &str, method: &str, target: &str, upgrade: bool) -> Result<String, Failure> {
+    let fw = firewall(path)?;
+    let decision = fw
+        .policy
+        .decide_request(method.as_bytes(), Some(target.as_bytes()), upgrade);
+    let outcome = Outcome::of(&decision);
+    let mut out = format!(
+        "{method} \"{}\"{}: {} ({})\n",
+        escape(target.as_bytes(), 1024),
+        if upgrade { " [upgrade]" } else { "" },
+        outcome.label(fw.settings.mode),
+        detail(&fw.policy, &decision),
+    );
+    let action = match &decision {
+        Decision::Allow { route } => {
+            let prefix = fw
+                .policy
+                .routes()
+                .get(*route)
+                .map_or("?", |r| r.prefix.as_str());
+            format!(
+                "forwarded unchanged: prefix \"{}\"",
+                if prefix.is_empty() { "/" } else { prefix }
+            )
+        }
+        Decision::Rewrite { path } => format!("forwarded as \"{}\"", escape(path, 1024)),
+        Decision::Deny(_) => format!("answered {}", fw.settings.deny_response.status),
+        Decision::Reject(_) => "answered 400".to_owned(),
+        Decision::MethodNotAllowed => "answered 405, allow: GET, HEAD".to_owned(),
+    };
+    let _ = writeln!(out, "  {action}");
+    match outcome {
+        Outcome::Allowed | Outcome::Rewritten => Ok(out),
+        _ => Err(Failure::Refused(out)),
+    }
+}

@@ -1,0 +1,145 @@
+//! The offline tool, run as a process the way operators run it in CI.
+
+// Tests assert by panicking; the no-trap lints guard the module, not its tests.
+#![allow(
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn l7fw(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_l7fw"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+const INTERNAL: &str = r#"{"name":"internal","groups":["agent","frontend"],"fallback":"spa"}"#;
+
+#[test]
+fn check_accepts_a_valid_config() {
+    let (code, out, _) = l7fw(&["check", "-"], INTERNAL);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "ok: internal: groups agent,frontend, 8 prefixes, fallback spa, mode enforce\n"
+    );
+}
+
+#[test]
+fn check_refuses_with_the_filters_log_line() {
+    let (code, out, err) = l7fw(&["check", "-"], r#"{"groups":["sdk","nope"]}"#);
+    assert_eq!(code, 1);
+    assert_eq!(out, "");
+    assert!(
+        err.starts_with(
+            "cobrowse-l7-firewall: invalid configuration: groups[1]: unknown group \"nope\""
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_reads_files_and_reports_missing_ones() {
+    let dir = std::env::temp_dir().join(format!("l7fw-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("internal.json");
+    std::fs::write(&file, INTERNAL).unwrap();
+    assert_eq!(l7fw(&["check", file.to_str().unwrap()], "").0, 0);
+    let (code, _, err) = l7fw(&["check", dir.join("missing.json").to_str().unwrap()], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn explain_shows_decision_group_and_prefix() {
+    let rows: &[(&[&str], i32, &str)] = &[
+        (&["GET", "/api/1/devices/7"], 0, "GET \"/api/1/devices/7\": allowed (agent)\n  forwarded unchanged: prefix \"/api/1\"\n"),
+        (&["GET", "/dash?a=1"], 0, "GET \"/dash?a=1\": rewritten (spa)\n  forwarded as \"/index.html?a=1\"\n"),
+        (&["POST", "/dash"], 1, "POST \"/dash\": method_not_allowed (spa)\n  answered 405, allow: GET, HEAD\n"),
+        (&["GET", "/static/../x"], 1, "GET \"/static/../x\": rejected (dot_segment)\n  answered 400\n"),
+        (&["GET", "/dash", "--upgrade"], 1, "GET \"/dash\" [upgrade]: denied (upgrade_not_allowed)\n  answered 403\n"),
+        (&["GET", "/sockets/1/x", "--upgrade"], 0, "GET \"/sockets/1/x\" [upgrade]: allowed (agent)\n  forwarded unchanged: prefix \"/sockets/1\"\n"),
+    ];
+    for (args, code, expected) in rows {
+        let mut argv = vec!["explain", "-"];
+        argv.extend_from_slice(args);
+        let (c, out, _) = l7fw(&argv, INTERNAL);
+        assert_eq!((c, out.as_str()), (*code, *expected), "{args:?}");
+    }
+}
+
+#[test]
+fn explain_in_dry_run_says_what_would_happen() {
+    let (code, out, _) = l7fw(
+        &["explain", "-", "GET", "/admin"],
+        r#"{"groups":["sdk"],"mode":"dry_run"}"#,
+    );
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            1,
+            "GET \"/admin\": dry_run_denied (not_covered)\n  answered 403\n"
+        )
+    );
+}
+
+#[test]
+fn routes_prints_the_effective_table() {
+    let (code, out, _) = l7fw(
+        &["routes", "-"],
+        r#"{"groups":["sdk","agent"],"custom_groups":[{"name":"health","prefixes":["/healthz"]}]}"#,
+    );
+    assert_eq!(code, 0);
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            vec!["prefix", "group", "websocket"],
+            vec!["/api/1/devices", "sdk", "no"],
+            vec!["/api/1/sessions", "sdk", "no"],
+            vec!["/sockets/1", "sdk", "yes"],
+            vec!["/api/1", "agent", "no"],
+            vec!["/proxy/1", "agent", "no"],
+            vec!["/recording/1", "agent", "no"],
+            vec!["/healthz", "health", "no"],
+            vec!["anything", "else:", "fallback", "deny"],
+        ]
+    );
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    for args in [
+        &[][..],
+        &["check"][..],
+        &["explain", "-", "GET"][..],
+        &["frobnicate", "x"][..],
+    ] {
+        let (code, _, err) = l7fw(args, "");
+        assert_eq!(code, 2, "{args:?}");
+        assert!(err.starts_with("usage:"), "{err}");
+    }
+}
