@@ -1,7 +1,12 @@
 //! Every refused configuration, with the message an operator reads in Envoy's log.
 
 // Tests assert by panicking; the no-trap lints guard the module, not its tests.
-#![allow(clippy::panic, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 use cobrowse_l7_firewall::config::{Fallback, LogLevel, Mode};
 use cobrowse_l7_firewall::load;

@@ -2,7 +2,12 @@
 //! listener, whatever the method. Each row names the class of attack it stands for.
 
 // Tests assert by panicking; the no-trap lints guard the module, not its tests.
-#![allow(clippy::panic, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 mod common;
 use cobrowse_l7_firewall::decision::Decision;

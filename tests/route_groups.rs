@@ -1,7 +1,12 @@
 //! Every built-in prefix, allowed where its group is enabled and denied where not.
 
 // Tests assert by panicking; the no-trap lints guard the module, not its tests.
-#![allow(clippy::panic, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 mod common;
 use cobrowse_l7_firewall::decision::{Decision, DenyReason};
