@@ -44,10 +44,13 @@ impl Outcome {
     }
 
     /// The counter's name in this mode: dry run counts what *would* have happened.
-    pub fn label(self, mode: Mode) -> String {
+    pub fn label(self, mode: Mode) -> &'static str {
         match (mode, self) {
-            (Mode::DryRun, o) if o != Outcome::Allowed => format!("dry_run_{}", o.as_str()),
-            (_, o) => o.as_str().to_owned(),
+            (Mode::DryRun, Outcome::Denied) => "dry_run_denied",
+            (Mode::DryRun, Outcome::Rewritten) => "dry_run_rewritten",
+            (Mode::DryRun, Outcome::Rejected) => "dry_run_rejected",
+            (Mode::DryRun, Outcome::MethodNotAllowed) => "dry_run_method_not_allowed",
+            (_, o) => o.as_str(),
         }
     }
 }

@@ -48,7 +48,15 @@ impl HttpContext for FirewallRequest {
         let detail = detail(&firewall.policy, &decision);
         active.counters.count(firewall, &decision);
         if settings.filter_state {
-            respond::record(&label, detail);
+            match &decision {
+                Decision::Allow { route } => respond::record(
+                    active
+                        .counters
+                        .allowed_state(firewall, *route)
+                        .unwrap_or("allowed:?"),
+                ),
+                _ => respond::record(&format!("{label}:{detail}")),
+            }
         }
         if !matches!(decision, Decision::Allow { .. } | Decision::Rewrite { .. }) {
             if let Some(level) = respond::log_level(settings.log.level) {

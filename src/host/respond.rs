@@ -55,8 +55,7 @@ fn local(status: u32, content_type: &str, body: &[u8], extra: Option<(&str, &str
 }
 
 /// Leaves the decision in the request's filter state for the access log.
-pub fn record(label: &str, detail: &str) {
-    let value = format!("{label}:{detail}");
+pub fn record(value: &str) {
     let _ = hostcalls::set_property(vec![DECISION_PROPERTY], Some(value.as_bytes()));
 }
 

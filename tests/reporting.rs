@@ -1,0 +1,91 @@
+//! What operators read: escaped log text, outcome labels, counter names.
+
+// Tests assert by panicking; the no-trap lints guard the module, not its tests.
+#![allow(
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+
+mod common;
+use cobrowse_l7_firewall::config::Mode;
+use cobrowse_l7_firewall::log_escape::escape;
+use cobrowse_l7_firewall::outcome::{allowed_counter_name, counter_name, detail, Outcome};
+use common::*;
+
+#[test]
+fn log_text_cannot_forge_lines_or_flood() {
+    let rows: &[(&[u8], usize, &str)] = &[
+        (b"/api/1/devices", 256, "/api/1/devices"),
+        (b"/a\r\nfake: line", 256, "/a\\x0d\\x0afake: line"),
+        (b"/a\"b\\c", 256, "/a\\x22b\\x5cc"),
+        (b"/\x00\x1f\x7f\x80\xff", 256, "/\\x00\\x1f\\x7f\\x80\\xff"),
+        (b"/\xef\xbc\x8f", 256, "/\\xef\\xbc\\x8f"),
+        (b"/0123456789", 4, "/012...(+7 bytes)"),
+        (b"", 16, ""),
+    ];
+    for (input, max, expected) in rows {
+        assert_eq!(escape(input, *max), *expected);
+    }
+    let long = vec![b'a'; 60 * 1024];
+    assert_eq!(escape(&long, 256).len(), 256 + "...(+61184 bytes)".len());
+}
+
+#[test]
+fn labels_say_what_would_have_happened_in_dry_run() {
+    let rows = [
+        (Outcome::Allowed, "allowed", "allowed"),
+        (Outcome::Denied, "denied", "dry_run_denied"),
+        (Outcome::Rewritten, "rewritten", "dry_run_rewritten"),
+        (Outcome::Rejected, "rejected", "dry_run_rejected"),
+        (
+            Outcome::MethodNotAllowed,
+            "method_not_allowed",
+            "dry_run_method_not_allowed",
+        ),
+    ];
+    for (outcome, enforce, dry_run) in rows {
+        assert_eq!(outcome.label(Mode::Enforce), enforce);
+        assert_eq!(outcome.label(Mode::DryRun), dry_run);
+    }
+}
+
+#[test]
+fn details_name_the_group_or_the_reason() {
+    let int = firewall(INTERNAL);
+    let rows: &[(&str, &[u8], bool, &str)] = &[
+        ("GET", b"/api/1/x", false, "agent"),
+        ("GET", b"/static/a.js", false, "frontend"),
+        ("GET", b"/dash", false, "spa"),
+        ("POST", b"/dash", false, "spa"),
+        ("GET", b"/dash", true, "upgrade_not_allowed"),
+        ("GET", b"/a/%2e%2e/b", false, "encoded_dot"),
+    ];
+    for (method, target, upgrade, expected) in rows {
+        let d = decide(&int, method, target, *upgrade);
+        assert_eq!(
+            detail(&int.policy, &d),
+            *expected,
+            "{method} {:?}",
+            String::from_utf8_lossy(target)
+        );
+    }
+    let ext = firewall(EXTERNAL);
+    assert_eq!(
+        detail(&ext.policy, &decide(&ext, "GET", b"/admin", false)),
+        "not_covered"
+    );
+}
+
+#[test]
+fn counter_names_sit_under_the_plugin_prefix() {
+    assert_eq!(
+        counter_name("external", Outcome::Denied.label(Mode::Enforce)),
+        "cobrowse_l7fw.external.denied"
+    );
+    assert_eq!(
+        allowed_counter_name("external", "sdk"),
+        "cobrowse_l7fw.external.allowed.sdk"
+    );
+}
