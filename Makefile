@@ -11,7 +11,10 @@ ENVOY_VERSION := 1.40.0
 ENVOY ?= $(abspath $(VENV)/bin/envoy)
 export ENVOY WASM_PATH := $(abspath $(WASM))
 
-.PHONY: all build tools venv run test test-unit test-e2e lint fmt bench fuzz soak image clean
+.PHONY: all build tools venv run test test-unit test-e2e test-manifests lint fmt bench fuzz soak image clean
+
+# The OCI image Istio's WasmPlugin pulls (istio/Dockerfile).
+IMAGE ?= cobrowse-l7-firewall:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
 all: build
 
@@ -42,13 +45,21 @@ venv: $(VENV)/.installed
 run: build tools venv
 	$(PY) scripts/run.py
 
-test: test-unit test-e2e
+test: test-unit test-e2e test-manifests
 
 test-unit:
 	cargo test --workspace
 
 test-e2e: build tools venv
 	$(PY) -m pytest -q tests/e2e
+
+# Istio manifests: CRD schemas, fail-closed fields, l7fw check, same config as envoy/, patches load in Envoy.
+test-manifests: build tools venv
+	$(PY) -m pytest -q tests/manifests
+
+# Needs a Docker engine, not just the client.
+image: build
+	docker build -t $(IMAGE) -f istio/Dockerfile .
 
 lint:
 	cargo fmt --all --check

@@ -1,0 +1,115 @@
+"""Fixtures: one demo upstream for the session, and Envoys built from the shipped YAML.
+
+Every Envoy runs the real module with the shipped filter chain; only addresses, ports and
+the module path differ (envoy/render.py). The `*_raw` listeners also turn Envoy's own path
+normalization off, so the filter sees hostile paths exactly as they were sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+import policy
+from processes import ROOT, WASM_PATH, Envoy, Upstream, render
+
+
+@dataclass
+class Listener:
+    """A running listener, with what the contract says it must let through."""
+
+    name: str
+    port: int
+    envoy: Envoy
+    groups: list[str]
+    spa: bool
+
+    @property
+    def prefixes(self) -> list[str]:
+        return policy.prefixes(self.groups)
+
+    def __repr__(self) -> str:
+        return f"<{self.name} :{self.port}>"
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def upstream(workdir):
+    process = Upstream(workdir)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def start_envoy(workdir, upstream):
+    """start_envoy(name, config) -> Envoy, stopped at the end of the session."""
+    started: list[Envoy] = []
+
+    def start(name: str, config: dict) -> Envoy:
+        envoy = Envoy(config, workdir / name, name)
+        started.append(envoy)
+        return envoy
+
+    yield start
+    for envoy in started:
+        envoy.stop()
+
+
+def shipped(role: str, upstream: Upstream) -> dict:
+    config = render.load(ROOT / "envoy" / f"{role}.yaml")
+    return render.localize(
+        config, wasm_path=WASM_PATH, upstream=("127.0.0.1", upstream.port), listener_port=0, admin_port=0
+    )
+
+
+def _listener(start_envoy, upstream, role: str, raw: bool) -> Listener:
+    config = shipped(role, upstream)
+    if raw:
+        config = render.without_normalization(config)
+    name = f"{role}_raw" if raw else role
+    envoy = start_envoy(name, config)
+    groups = policy.EXTERNAL_GROUPS if role == "external" else policy.INTERNAL_GROUPS
+    return Listener(name, envoy.ports[role], envoy, groups, spa=role == "internal")
+
+
+@pytest.fixture(scope="session")
+def external(start_envoy, upstream):
+    return _listener(start_envoy, upstream, "external", raw=False)
+
+
+@pytest.fixture(scope="session")
+def internal(start_envoy, upstream):
+    return _listener(start_envoy, upstream, "internal", raw=False)
+
+
+@pytest.fixture(scope="session")
+def external_raw(start_envoy, upstream):
+    return _listener(start_envoy, upstream, "external", raw=True)
+
+
+@pytest.fixture(scope="session")
+def internal_raw(start_envoy, upstream):
+    return _listener(start_envoy, upstream, "internal", raw=True)
+
+
+@pytest.fixture(params=["external", "internal"])
+def listener(request):
+    """Each shipped role, as shipped."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(params=["external", "internal", "external_raw", "internal_raw"])
+def any_listener(request):
+    """Each role, with Envoy's normalization on (as shipped) and off."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(params=["h1", "h2"])
+def proto(request):
+    """HTTP/1.1 on a raw socket, or HTTP/2 with prior knowledge."""
+    return request.param
