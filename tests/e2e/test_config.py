@@ -50,12 +50,17 @@ def test_shipped_yaml_holds_the_contract(role):
     assert hcm["upgrade_configs"] == [{"upgrade_type": "websocket"}]
     assert hcm["http2_protocol_options"]["allow_connect"] is True
     assert hcm["access_log"][0]["name"] == "envoy.access_loggers.stdout"
+    log_format = hcm["access_log"][0]["typed_config"]["log_format"]["text_format_source"]["inline_string"]
+    assert "decision=%FILTER_STATE(wasm.cobrowse_l7fw_decision:PLAIN)%" in log_format
+    tags = {t["tag_name"] for t in config["stats_config"]["stats_tags"]}
+    assert tags == {"cobrowse_l7fw_listener", "cobrowse_l7fw_group"}
     names = [f["name"] for f in hcm["http_filters"]]
     assert names == ["envoy.filters.http.wasm", "envoy.filters.http.router"]
 
     plugin = render.wasm_plugin(config)
     assert plugin["root_id"] == "cobrowse_l7_firewall"
-    assert plugin["failure_policy"] == "FAIL_CLOSED"
+    # Closed either way; FAIL_RELOAD also replaces a failed VM instead of a permanent 503.
+    assert plugin["failure_policy"] == "FAIL_RELOAD"
     assert plugin["vm_config"]["runtime"] == "envoy.wasm.runtime.v8"
     assert plugin["vm_config"]["code"]["local"]["filename"] == "/etc/envoy/cobrowse_l7_firewall.wasm"
     assert plugin["configuration"]["@type"] == "type.googleapis.com/google.protobuf.StringValue"
