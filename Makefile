@@ -72,6 +72,14 @@ fmt:
 bench: build venv
 	$(PY) bench/run.py
 
+# cargo-fuzz on the configuration parser and the decision: FUZZ_SECONDS each (default 60).
+fuzz:
+	bash fuzz/run.sh
+
+# About a minute of mixed traffic through Envoy: zero 5xx, no VM failure, memory flat.
+soak: build tools venv
+	$(PY) tests/soak/soak.py
+
 clean:
 	cargo clean
 	rm -rf $(VENV)

@@ -154,12 +154,29 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// Control characters in either part (serde quotes offending values raw) are
+    /// escaped, so the message stays one printable log line.
     pub fn new(at: impl Into<String>, problem: impl Into<String>) -> Self {
         ConfigError {
-            at: at.into(),
-            problem: problem.into(),
+            at: printable(at.into()),
+            problem: printable(problem.into()),
         }
     }
+}
+
+fn printable(s: String) -> String {
+    if !s.chars().any(char::is_control) {
+        return s;
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 impl ConfigError {
@@ -186,7 +203,7 @@ impl Config {
                 "empty or missing; set at least \"groups\"",
             ));
         }
-        let value: Value = serde_json::from_slice(bytes)
+        let value = crate::strict_json::parse(bytes)
             .map_err(|e| ConfigError::new("configuration", format!("bad JSON: {e}")))?;
         let Value::Object(map) = value else {
             return Err(ConfigError::new("configuration", "must be a JSON object"));
@@ -204,8 +221,8 @@ impl Config {
             custom_groups: custom_groups(&map)?,
             fallback: field(&map, "fallback")?.unwrap_or_default(),
             mode: field(&map, "mode")?.unwrap_or_default(),
-            deny_response: field(&map, "deny_response")?.unwrap_or_default(),
-            log: field(&map, "log")?.unwrap_or_default(),
+            deny_response: object_field(&map, "deny_response")?.unwrap_or_default(),
+            log: object_field(&map, "log")?.unwrap_or_default(),
             filter_state: field(&map, "filter_state")?.unwrap_or(defaults.filter_state),
         })
     }
@@ -224,6 +241,17 @@ fn field<T: DeserializeOwned>(
     }
 }
 
+/// A key whose value must be a JSON object (serde's derived structs also take arrays).
+fn object_field<T: DeserializeOwned>(
+    map: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<T>, ConfigError> {
+    match map.get(key) {
+        None | Some(Value::Null) | Some(Value::Object(_)) => field(map, key),
+        Some(_) => Err(ConfigError::new(key, "must be a JSON object")),
+    }
+}
+
 /// Custom groups one by one, so an error names the element.
 fn custom_groups(map: &Map<String, Value>) -> Result<Vec<CustomGroup>, ConfigError> {
     let Some(items) = field::<Vec<Value>>(map, "custom_groups")? else {
@@ -233,8 +261,11 @@ fn custom_groups(map: &Map<String, Value>) -> Result<Vec<CustomGroup>, ConfigErr
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            CustomGroup::deserialize(v)
-                .map_err(|e| ConfigError::new(format!("custom_groups[{i}]"), e.to_string()))
+            let at = format!("custom_groups[{i}]");
+            if !v.is_object() {
+                return Err(ConfigError::new(at, "must be a JSON object"));
+            }
+            CustomGroup::deserialize(v).map_err(|e| ConfigError::new(at, e.to_string()))
         })
         .collect()
 }

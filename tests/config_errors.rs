@@ -135,6 +135,42 @@ fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
             g(r#","filter_state":"on""#),
             "filter_state: invalid type: string \"on\", expected a boolean",
         ),
+        // Repeated keys are refused at any depth, never resolved to the last one.
+        (
+            r#"{"groups":["sdk"],"fallback":"spa","fallback":"deny"}"#.into(),
+            "configuration: bad JSON: duplicate key \"fallback\"",
+        ),
+        (
+            r#"{"groups":["sdk"],"groups":["agent"]}"#.into(),
+            "configuration: bad JSON: duplicate key \"groups\"",
+        ),
+        (
+            g(r#","custom_groups":[{"name":"a","name":"b","prefixes":["/a"]}]"#),
+            "configuration: bad JSON: duplicate key \"name\"",
+        ),
+        (
+            g(r#","log":{"level":"warn","level":"off"}"#),
+            "configuration: bad JSON: duplicate key \"level\"",
+        ),
+        // Objects must be objects (serde's derived structs would also read arrays).
+        (g(r#","log":["warn",64]"#), "log: must be a JSON object"),
+        (
+            g(r#","deny_response":[404,"x","text/plain"]"#),
+            "deny_response: must be a JSON object",
+        ),
+        (
+            g(r#","custom_groups":[["a",["/a"],true]]"#),
+            "custom_groups[0]: must be a JSON object",
+        ),
+        // Control characters echoed from the input are escaped: one printable line.
+        (
+            g(r#","mode":"a\r\nERROR fake""#),
+            "mode: unknown variant `a\\u{d}\\u{a}ERROR fake`",
+        ),
+        (
+            g(r#","custom_groups":[{"name":"a","prefixes":["/a"],"x\ny":1}]"#),
+            "custom_groups[0]: unknown field `x\\u{a}y`",
+        ),
     ];
     for (json, expected) in &rows {
         let message = refused(json);
@@ -142,7 +178,10 @@ fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
             message.starts_with(expected),
             "config {json}\n  got:  {message}\n  want: {expected}…"
         );
-        assert!(!message.contains('\n'), "one line: {message:?}");
+        assert!(
+            !message.chars().any(char::is_control),
+            "one printable line: {message:?}"
+        );
     }
 }
 
