@@ -8,7 +8,8 @@ loads the very same file and changes only these fields, by structure rather than
   - `vm_config.code.local.filename`: the given module path.
 
 Tests also derive variants from it: Envoy's path normalization off, or another plugin
-configuration. Everything else (filters, their order, failure policy, upgrades) stays as shipped.
+configuration, or the listener served from a watched LDS file instead of the bootstrap.
+Everything else (filters, their order, failure policy, upgrades) stays as shipped.
 
     python envoy/render.py envoy/internal.yaml --wasm target/.../x.wasm --upstream 127.0.0.1:8080
 """
@@ -105,6 +106,31 @@ def with_plugin_configuration(config: dict, text: str) -> dict:
     config = copy.deepcopy(config)
     wasm_plugin(config)["configuration"]["value"] = text
     return config
+
+
+LISTENER_TYPE = "type.googleapis.com/envoy.config.listener.v3.Listener"
+
+
+def with_dynamic_listener(config: dict, lds_path: str | Path) -> dict:
+    """The same bootstrap with its listener taken out, to be served from a watched LDS file.
+
+    Envoy reloads `lds_path` when a file is renamed onto it (write elsewhere, then rename):
+    an in-place edit could be read half-written.
+    """
+    config = copy.deepcopy(config)
+    listener(config)  # exactly one, as for every other variant
+    del config["static_resources"]["listeners"]
+    # Envoy requires a node identity for any xDS source, a local file included.
+    config.setdefault("node", {"id": "cobrowse-l7-firewall", "cluster": "cobrowse-l7-firewall"})
+    config["dynamic_resources"] = {
+        "lds_config": {"resource_api_version": "V3", "path_config_source": {"path": str(Path(lds_path).resolve())}}
+    }
+    return config
+
+
+def lds_document(config: dict) -> dict:
+    """The listener of a (static) bootstrap as an LDS file's discovery response."""
+    return {"resources": [{"@type": LISTENER_TYPE, **copy.deepcopy(listener(config))}]}
 
 
 def main(argv: list[str]) -> int:

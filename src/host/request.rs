@@ -55,6 +55,10 @@ impl HttpContext for FirewallRequest {
                         .allowed_state(firewall, *route)
                         .unwrap_or("allowed:?"),
                 ),
+                Decision::Rewrite { .. } => {
+                    respond::record(&format!("{label}:{detail}"));
+                    respond::record_original_path(target.as_deref().unwrap_or_default());
+                }
                 _ => respond::record(&format!("{label}:{detail}")),
             }
         }

@@ -8,6 +8,8 @@ use proxy_wasm::types::{Action, MapType};
 
 /// The filter-state key an access log reads: `%FILTER_STATE(wasm.cobrowse_l7fw_decision:PLAIN)%`.
 const DECISION_PROPERTY: &str = "cobrowse_l7fw_decision";
+/// Set on SPA rewrites only: the `:path` the client sent, since `:path` now says `/index.html`.
+const ORIGINAL_PATH_PROPERTY: &str = "cobrowse_l7fw_original_path";
 
 pub fn apply(settings: &Settings, decision: Decision) -> Action {
     match decision {
@@ -57,6 +59,11 @@ fn local(status: u32, content_type: &str, body: &[u8], extra: Option<(&str, &str
 /// Leaves the decision in the request's filter state for the access log.
 pub fn record(value: &str) {
     let _ = hostcalls::set_property(vec![DECISION_PROPERTY], Some(value.as_bytes()));
+}
+
+/// Keeps the client's `:path` of a rewritten request for the access log.
+pub fn record_original_path(target: &[u8]) {
+    let _ = hostcalls::set_property(vec![ORIGINAL_PATH_PROPERTY], Some(target));
 }
 
 pub fn log_level(level: LogLevel) -> Option<log::Level> {

@@ -66,6 +66,17 @@ class Process:
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log().splitlines()[-lines:])
 
+    def log_mark(self) -> int:
+        """A position in the log; `log_since(mark)` gives the lines written after it."""
+        return self.log_path.stat().st_size
+
+    def log_since(self, mark: int = 0) -> list[str]:
+        # Only complete lines: a line still being written shows up on the next read.
+        with open(self.log_path, "rb") as f:
+            f.seek(mark)
+            data = f.read()
+        return data[: data.rfind(b"\n") + 1].decode("utf-8", errors="replace").splitlines()
+
     def stop(self) -> None:
         if self.popen.poll() is None:
             for sig, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
@@ -118,7 +129,7 @@ class Upstream(Process):
 class Envoy(Process):
     """Envoy on a rendered config whose listener and admin ports are 0 (chosen by the OS)."""
 
-    def __init__(self, config: dict, workdir: Path, name: str):
+    def __init__(self, config: dict, workdir: Path, name: str, extra_args: list[str] = ()):
         require_file(ENVOY, "run `make venv` or set ENVOY")
         require_file(WASM_PATH, "run `make build` or set WASM_PATH")
         workdir.mkdir(parents=True, exist_ok=True)
@@ -140,6 +151,7 @@ class Envoy(Process):
                 str(admin_file),
                 "--log-level",
                 "info",
+                *extra_args,
             ],
             workdir / f"{name}.log",
         )
@@ -152,7 +164,11 @@ class Envoy(Process):
             self.admin = "http://" + admin_file.read_text().strip()
             return self.admin_get("/ready") == "LIVE"
 
-        wait_until(ready, START_TIMEOUT, f"{name} /ready", self)
+        try:
+            wait_until(ready, START_TIMEOUT, f"{name} /ready", self)
+        except BaseException:
+            self.stop()  # the caller never gets this object to stop: an Envoy that hangs in init
+            raise
         listeners = json.loads(self.admin_get("/listeners?format=json") or "{}")["listener_statuses"]
         self.ports = {l["name"]: l["local_address"]["socket_address"]["port_value"] for l in listeners}
 

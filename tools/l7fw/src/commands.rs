@@ -4,8 +4,11 @@ use cobrowse_l7_firewall::decision::Decision;
 use cobrowse_l7_firewall::log_escape::escape;
 use cobrowse_l7_firewall::outcome::{detail, Outcome};
 use cobrowse_l7_firewall::{load, Firewall};
+use std::ffi::OsStr;
 use std::fmt::Write;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 pub enum Failure {
     /// The request would not be forwarded; the explanation is on stdout.
@@ -16,22 +19,22 @@ pub enum Failure {
     Usage(String),
 }
 
-fn read_config(path: &str) -> Result<Vec<u8>, Failure> {
+fn read_config(path: &[u8]) -> Result<Vec<u8>, Failure> {
     let mut bytes = Vec::new();
-    let read = if path == "-" {
+    let read = if path == b"-" {
         std::io::stdin().read_to_end(&mut bytes).map(|_| ())
     } else {
-        std::fs::read(path).map(|b| bytes = b)
+        std::fs::read(Path::new(OsStr::from_bytes(path))).map(|b| bytes = b)
     };
-    read.map_err(|e| Failure::Usage(format!("l7fw: cannot read {path}: {e}")))?;
+    read.map_err(|e| Failure::Usage(format!("l7fw: cannot read {}: {e}", escape(path, 1024))))?;
     Ok(bytes)
 }
 
-fn firewall(path: &str) -> Result<Firewall, Failure> {
+fn firewall(path: &[u8]) -> Result<Firewall, Failure> {
     load(&read_config(path)?).map_err(|e| Failure::Invalid(e.log_line()))
 }
 
-pub fn check(path: &str) -> Result<String, Failure> {
+pub fn check(path: &[u8]) -> Result<String, Failure> {
     let fw = firewall(path)?;
     Ok(format!(
         "ok: {}: groups {}, {} prefixes, fallback {}, mode {}\n",
@@ -43,7 +46,7 @@ pub fn check(path: &str) -> Result<String, Failure> {
     ))
 }
 
-pub fn routes(path: &str) -> Result<String, Failure> {
+pub fn routes(path: &[u8]) -> Result<String, Failure> {
     let fw = firewall(path)?;
     let mut out = format!("{:<28} {:<14} websocket\n", "prefix", "group");
     for r in fw.policy.routes() {
@@ -63,15 +66,19 @@ pub fn routes(path: &str) -> Result<String, Failure> {
     Ok(out)
 }
 
-pub fn explain(path: &str, method: &str, target: &str, upgrade: bool) -> Result<String, Failure> {
+pub fn explain(
+    path: &[u8],
+    method: &[u8],
+    target: &[u8],
+    upgrade: bool,
+) -> Result<String, Failure> {
     let fw = firewall(path)?;
-    let decision = fw
-        .policy
-        .decide_request(method.as_bytes(), Some(target.as_bytes()), upgrade);
+    let decision = fw.policy.decide_request(method, Some(target), upgrade);
     let outcome = Outcome::of(&decision);
     let mut out = format!(
-        "{method} \"{}\"{}: {} ({})\n",
-        escape(target.as_bytes(), 1024),
+        "{} \"{}\"{}: {} ({})\n",
+        escape(method, 64),
+        escape(target, 1024),
         if upgrade { " [upgrade]" } else { "" },
         outcome.label(fw.settings.mode),
         detail(&fw.policy, &decision),

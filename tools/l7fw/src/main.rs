@@ -6,6 +6,8 @@
 
 mod commands;
 
+use std::os::unix::ffi::OsStringExt;
+
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
@@ -14,13 +16,17 @@ const USAGE: &str = "usage:
   l7fw routes CONFIG                         the effective prefix table";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Arguments as bytes: a hostile path need not be UTF-8, and must not abort the tool.
+    let args: Vec<Vec<u8>> = std::env::args_os()
+        .skip(1)
+        .map(OsStringExt::into_vec)
+        .collect();
+    let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
     let result = match argv.as_slice() {
-        ["check", config] => commands::check(config),
-        ["routes", config] => commands::routes(config),
-        ["explain", config, method, path] => commands::explain(config, method, path, false),
-        ["explain", config, method, path, "--upgrade"] => {
+        [b"check", config] => commands::check(config),
+        [b"routes", config] => commands::routes(config),
+        [b"explain", config, method, path] => commands::explain(config, method, path, false),
+        [b"explain", config, method, path, b"--upgrade"] => {
             commands::explain(config, method, path, true)
         }
         _ => Err(commands::Failure::Usage(USAGE.to_owned())),

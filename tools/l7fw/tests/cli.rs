@@ -131,6 +131,30 @@ fn routes_prints_the_effective_table() {
 }
 
 #[test]
+fn explain_takes_hostile_bytes_without_aborting() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_l7fw"))
+        .args(["explain", "-", "GET"])
+        .arg(std::ffi::OsStr::from_bytes(b"/api/1/x\x80\"y"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(INTERNAL.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "GET \"/api/1/x\\x80\\x22y\": rejected (non_ascii)\n  answered 400\n"
+    );
+}
+
+#[test]
 fn bad_usage_exits_2() {
     for args in [
         &[][..],

@@ -1,0 +1,190 @@
+"""Helpers for the operations tests: fresh Envoys with a chosen plugin configuration,
+the filter's Prometheus counters, and Envoy's log (the filter's lines and the access log).
+
+Counts are asserted exactly, so each test module starts its own Envoys and no other
+test's traffic can reach them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from processes import ROOT, WASM_PATH, Envoy, render, wait_until
+
+# The stdout access log is buffered and flushed every 10 s by default; a short interval
+# lets a test wait for its lines without slowing down.
+FAST_FLUSH = ["--file-flush-interval-msec", "20"]
+TIMEOUT = 15.0
+
+
+def shipped_plugin(role: str) -> dict:
+    """The plugin configuration of a shipped role, as JSON."""
+    config = render.load(ROOT / "envoy" / f"{role}.yaml")
+    return json.loads(render.wasm_plugin(config)["configuration"]["value"])
+
+
+def config(role: str, upstream, plugin: dict | None = None, raw: bool = False) -> dict:
+    """The shipped Envoy YAML of `role`, localized; optionally another plugin configuration
+    and Envoy's own path normalization off (`raw`)."""
+    result = render.localize(
+        render.load(ROOT / "envoy" / f"{role}.yaml"),
+        wasm_path=WASM_PATH,
+        upstream=("127.0.0.1", upstream.port),
+        listener_port=0,
+        admin_port=0,
+    )
+    if plugin is not None:
+        result = render.with_plugin_configuration(result, json.dumps(plugin))
+    if raw:
+        result = render.without_normalization(result)
+    return result
+
+
+@contextlib.contextmanager
+def running(workdir: Path, name: str, envoy_config: dict, extra_args: list[str] = ()):
+    """An Envoy for the duration of the block, stopped whatever happens in it."""
+    envoy = Envoy(envoy_config, workdir / name, name, [*FAST_FLUSH, *extra_args])
+    try:
+        yield envoy
+    finally:
+        envoy.stop()
+
+
+def port(envoy: Envoy) -> int:
+    (only,) = envoy.ports.values()
+    return only
+
+
+# --- metrics ----------------------------------------------------------------------------
+
+_SAMPLE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
+_LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def sample(name: str, **labels: str) -> tuple:
+    """A key of `firewall_counters`: metric name and its labels, order-free."""
+    return (name, tuple(sorted(labels.items())))
+
+
+def firewall_counters(envoy: Envoy) -> dict[tuple, int]:
+    """Every `cobrowse_l7fw_*` sample of /stats/prometheus."""
+    text = envoy.admin_get("/stats/prometheus")
+    assert text is not None, "admin /stats/prometheus did not answer"
+    samples = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match and match.group(1).startswith("cobrowse_l7fw_"):
+            labels = dict(_LABEL.findall(match.group(2) or ""))
+            samples[sample(match.group(1), **labels)] = int(float(match.group(3)))
+    return samples
+
+
+def stat(envoy: Envoy, name: str) -> int:
+    """One of Envoy's own counters or gauges by its full name, e.g. listener_manager.lds.update_success."""
+    text = envoy.admin_get(f"/stats?filter=^{re.escape(name)}$") or ""
+    for line in text.splitlines():
+        key, _, value = line.partition(": ")
+        if key == name:
+            return int(value)
+    raise AssertionError(f"no stat {name!r} in {text!r}")
+
+
+# --- log lines --------------------------------------------------------------------------
+
+
+@dataclass
+class FilterLine:
+    level: str  # Envoy's level name: info, warning, …
+    text: str  # from "cobrowse-l7-firewall" on
+
+
+_ENVOY_LINE = re.compile(r"^\[[^\]]+\]\[\d+\]\[(\w+)\]\[wasm\] ")
+_PREFIX = "cobrowse-l7-firewall"
+
+
+def filter_lines(lines: list[str]) -> list[FilterLine]:
+    """The filter's own log lines among Envoy's (after Envoy's `wasm log <plugin> …:` prefix)."""
+    found = []
+    for line in lines:
+        match = _ENVOY_LINE.match(line)
+        if match and _PREFIX in line:
+            found.append(FilterLine(match.group(1), line[line.index(_PREFIX) :]))
+    return found
+
+
+@dataclass
+class AccessLine:
+    method: str
+    path: str
+    status: int
+    decision: str
+    original: str
+    upstream: str
+
+
+# The shipped text format: [%START_TIME%] "%REQ(:METHOD)% %REQ(:PATH)% %PROTOCOL%" … decision=… original=… upstream=…
+_ACCESS = re.compile(
+    r'^\[\S+\] "(?P<method>\S+) (?P<path>.*) (?P<protocol>\S+)" (?P<status>\d+) \S+ \d+ \d+ms '
+    r"decision=(?P<decision>\S+) original=(?P<original>\S+) upstream=(?P<upstream>\S+)$"
+)
+
+
+def access_lines(lines: list[str]) -> list[AccessLine]:
+    found = []
+    for line in lines:
+        match = _ACCESS.match(line)
+        if match:
+            found.append(
+                AccessLine(
+                    match["method"],
+                    match["path"],
+                    int(match["status"]),
+                    match["decision"],
+                    match["original"],
+                    match["upstream"],
+                )
+            )
+    return found
+
+
+def wait_for_access(envoy: Envoy, mark: int, token: str, count: int = 1) -> list[AccessLine]:
+    """The access-log lines written after `mark` whose path ends in `token`, once there are `count`."""
+
+    def ready():
+        found = [a for a in access_lines(envoy.log_since(mark)) if a.path.endswith(token)]
+        return found if len(found) >= count else None
+
+    found = wait_until(ready, TIMEOUT, f"{count} access-log line(s) with {token!r}", envoy)
+    assert len(found) == count, found
+    return found
+
+
+def wait_for_filter_line(envoy: Envoy, mark: int, text: str = "") -> FilterLine:
+    """The first filter line after `mark` holding `text`, waited for."""
+
+    def ready():
+        return next((f for f in filter_lines(envoy.log_since(mark)) if text in f.text), None)
+
+    return wait_until(ready, TIMEOUT, f"filter log line with {text!r}", envoy)
+
+
+def escape_for_log(data: bytes, max_bytes: int) -> str:
+    """How the README says a request's bytes appear in a log line, written independently."""
+    shown = data[:max_bytes]
+    out = "".join(chr(b) if 0x20 <= b <= 0x7E and b not in b'\\"' else f"\\x{b:02x}" for b in shown)
+    if len(data) > max_bytes:
+        out += f"...(+{len(data) - max_bytes} bytes)"
+    return out
+
+
+# HTTP/1.1 WebSocket upgrade request headers.
+UPGRADE = [
+    (b"connection", b"upgrade"),
+    (b"upgrade", b"websocket"),
+    (b"sec-websocket-version", b"13"),
+    (b"sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+]

@@ -1,0 +1,96 @@
+"""The shipped access-log format: `decision=%FILTER_STATE(wasm.cobrowse_l7fw_decision:PLAIN)%`
+prints the filter's `<outcome>:<group or reason>` beside what Envoy did with the request.
+
+Each request carries a unique query token so its line can be found in Envoy's output.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import ops
+from clients import send
+from ops import UPGRADE
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("access_log")
+
+
+@pytest.fixture(scope="module")
+def external(logdir, upstream):
+    with ops.running(logdir, "external", ops.config("external", upstream)) as envoy:
+        yield envoy
+
+
+@pytest.fixture(scope="module")
+def internal(logdir, upstream):
+    with ops.running(logdir, "internal", ops.config("internal", upstream)) as envoy:
+        yield envoy
+
+
+def logged(envoy, proto: str, method: str, target: bytes, headers=()) -> tuple[int, ops.AccessLine]:
+    token = target.rpartition(b"t=")[2].decode()
+    mark = envoy.log_mark()
+    status = send(ops.port(envoy), proto, method, target, list(headers)).status
+    (line,) = ops.wait_for_access(envoy, mark, f"t={token}")
+    return status, line
+
+
+# (listener, protocol, method, target, headers, status, logged path, decision, forwarded)
+CASES = [
+    ("external", "h1", "GET", b"/api/1/devices?t=a1", [], 200, None, "allowed:sdk", True),
+    ("external", "h2", "GET", b"/proxy/1/universal/x?t=a2", [], 200, None, "allowed:universal", True),
+    ("external", "h1", "GET", b"/admin?t=d1", [], 403, None, "denied:not_covered", False),
+    ("external", "h2", "POST", b"/api/1/agents?t=d2", [], 403, None, "denied:not_covered", False),
+    ("external", "h1", "GET", b"/api/1/devices?t=d3", UPGRADE, 403, None, "denied:upgrade_not_allowed", False),
+    ("external", "h1", "GET", b"/api/1/devices;x?t=r1", [], 400, None, "rejected:semicolon", False),
+    ("external", "h2", "GET", b"/api/1/devices/%c0%ae?t=r2", [], 400, None, "rejected:invalid_utf8", False),
+    ("internal", "h1", "GET", b"/api/1/agents/1?t=a3", [], 200, None, "allowed:agent", True),
+    ("internal", "h2", "GET", b"/static/app.js?t=a4", [], 200, None, "allowed:frontend", True),
+    # The shipped format logs %REQ(:PATH)%, read at the end of the stream: the rewritten path.
+    ("internal", "h1", "GET", b"/dashboard/x?a=1&t=w1", [], 200, "/index.html?a=1&t=w1", "rewritten:spa", True),
+    ("internal", "h2", "HEAD", b"/settings?t=w2", [], 200, "/index.html?t=w2", "rewritten:spa", True),
+    ("internal", "h1", "POST", b"/dashboard?t=m1", [], 405, None, "method_not_allowed:spa", False),
+    ("internal", "h1", "GET", b"/dashboard?t=d4", UPGRADE, 403, None, "denied:upgrade_not_allowed", False),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}-{c[7]}")
+def test_decision_is_logged(request, upstream, case):
+    listener, proto, method, target, headers, status, path, decision, forwarded = case
+    envoy = request.getfixturevalue(listener)
+    got, line = logged(envoy, proto, method, target, headers)
+    assert got == status
+    assert (line.method, line.path, line.status, line.decision) == (
+        method,
+        path or target.decode(),
+        status,
+        decision,
+    )
+    # Only a rewrite records the path the client sent.
+    assert line.original == (target.decode() if decision == "rewritten:spa" else "-")
+    # Forwarded requests name the upstream host; refusals never reached one.
+    assert line.upstream == (f"127.0.0.1:{upstream.port}" if forwarded else "-")
+
+
+def test_requests_envoy_refuses_first_have_no_decision(external):
+    """%2F under REJECT_REQUEST: Envoy answers 400 before the filter runs, so the line has
+    `decision=-`, telling an operator the 400 was Envoy's, not the firewall's."""
+    status, line = logged(external, "h1", "GET", b"/api/1/devices/a%2Fb?t=e1")
+    assert (status, line.status, line.decision) == (400, 400, "-")
+
+
+@pytest.fixture(scope="module")
+def no_filter_state(logdir, upstream):
+    plugin = {**ops.shipped_plugin("external"), "filter_state": False}
+    with ops.running(logdir, "no_filter_state", ops.config("external", upstream, plugin)) as envoy:
+        yield envoy
+
+
+def test_filter_state_false_leaves_the_decision_out(no_filter_state):
+    for target, status in [(b"/api/1/devices?t=f1", 200), (b"/admin?t=f2", 403)]:
+        got, line = logged(no_filter_state, "h1", "GET", target)
+        # Still enforced; only the access-log field is empty.
+        assert (got, line.status, line.decision) == (status, status, "-")
