@@ -153,11 +153,13 @@ fn check_decoded(path: &[u8], i: usize, decoded: u8) -> Result<(), RejectReason>
         b'/' => Err(RejectReason::EncodedSlash),
         b'\\' => Err(RejectReason::EncodedBackslash),
         0x00..=0x1f | 0x7f => Err(RejectReason::EncodedControl),
-        // `%25` is a literal `%`: refuse it where it encodes an encoding of the above
-        // (`%252e`), or of itself (`%25252f`), which a second decode would reveal.
+        // `%25` is a literal `%`: refuse it where a second decode would reveal one of the
+        // above or another `%` (`%252e`, `%25252f`), reading the two characters after it
+        // decoded too, since they may be escaped themselves (`%25%32%65`).
         b'%' => {
-            let next = (path.get(i + 3), path.get(i + 4));
-            let twice = match next {
+            let (first, next) = decoded_at(path, i + 3);
+            let (second, _) = decoded_at(path, next);
+            let twice = match (first, second) {
                 (Some(a), Some(b)) => matches!(
                     (a.to_ascii_lowercase(), b.to_ascii_lowercase()),
                     (b'2', b'e') | (b'2', b'f') | (b'5', b'c') | (b'2', b'5')
@@ -171,6 +173,18 @@ fn check_decoded(path: &[u8], i: usize, decoded: u8) -> Result<(), RejectReason>
             }
         }
         _ => Ok(()),
+    }
+}
+
+/// The character at `j` after one decode, and where the next one starts.
+fn decoded_at(path: &[u8], j: usize) -> (Option<u8>, usize) {
+    match path.get(j) {
+        Some(b'%') => match percent_byte(path, j) {
+            Ok(b) => (Some(b), j + 3),
+            Err(_) => (None, j + 1),
+        },
+        Some(&b) => (Some(b), j + 1),
+        None => (None, j),
     }
 }
 

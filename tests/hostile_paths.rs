@@ -49,6 +49,12 @@ const HOSTILE: &[(&[u8], RejectReason)] = &[
     (b"/api/1/devices%255cadmin", DoubleEncoded),
     (b"/api/1/devices/%25252f", DoubleEncoded),
     (b"/%2525", DoubleEncoded),
+    // Double encodings whose hex digits are escaped as well.
+    (b"/api/1/devices/%25%32%65%25%32%65/admin", DoubleEncoded),
+    (b"/api/1/devices/..%25%32%66..%25%32%66admin", DoubleEncoded),
+    (b"/api/1/devices/%252%65", DoubleEncoded),
+    (b"/api/1/devices/%25%35c", DoubleEncoded),
+    (b"/api/1/devices/%25%32%35", DoubleEncoded),
     // Broken escapes: non-hex, short, IIS %u, nested.
     (b"/api/1/devices/%u002e%u002e", BadPercentEncoding),
     (b"/api/1/devices/%%32%65", BadPercentEncoding),
@@ -140,6 +146,8 @@ fn near_misses_are_not_hostile() {
         b"/api/1/devices/%20x",
         b"/api/1/devices/%41",
         b"/api/1/devices/%2541",
+        b"/api/1/devices/%25%34%31",
+        b"/api/1/devices/%25",
         b"/api/1/devices/%c3%a9",
         b"/api/1/devices/%e2%82%ac",
         b"/api/1/devices/%f0%9f%98%80",

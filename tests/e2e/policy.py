@@ -38,6 +38,33 @@ def covered(path: bytes, enabled: list[str]) -> bool:
 _PCT = re.compile(rb"%([0-9A-Fa-f]{2})")
 
 
+def _decoded_once(path: bytes) -> list[tuple[int, bool]]:
+    """The path after one percent-decode, each byte marked with whether it was escaped."""
+    out, i = [], 0
+    while i < len(path):
+        m = _PCT.match(path, i)
+        if m:
+            out.append((int(m.group(1), 16), True))
+            i = m.end()
+        else:
+            out.append((path[i], False))
+            i += 1
+    return out
+
+
+def _double_encoded(path: bytes) -> bool:
+    """An escaped `%` whose next two characters, read decoded, are 2e, 2f, 5c or 25: a
+    second decode would reveal an escaped dot, slash, backslash or percent (`%252e`,
+    `%25%32%65`)."""
+    once = _decoded_once(path)
+    for k, (byte, escaped) in enumerate(once):
+        if byte == ord("%") and escaped:
+            pair = bytes(b for b, _ in once[k + 1 : k + 3]).lower()
+            if pair in (b"2e", b"2f", b"5c", b"25"):
+                return True
+    return False
+
+
 def is_canonical(path: bytes) -> bool:
     """True when SPEC rule 6 lets the path through (the path alone, without its query)."""
     if not path.startswith(b"/") or b"//" in path:
@@ -47,7 +74,7 @@ def is_canonical(path: bytes) -> bool:
     if any(seg in (b".", b"..") for seg in path.split(b"/")):
         return False
     lowered = path.lower()
-    if any(e in lowered for e in (b"%2e", b"%2f", b"%5c", b"%252e", b"%252f", b"%255c", b"%2525")):
+    if any(e in lowered for e in (b"%2e", b"%2f", b"%5c")) or _double_encoded(path):
         return False
     # Every % starts a two-hex-digit escape.
     if lowered.count(b"%") != len(_PCT.findall(path)):
