@@ -50,6 +50,19 @@ pub fn load(bytes: &[u8]) -> Result<Firewall, ConfigError> {
     Ok(Firewall { policy, settings })
 }
 
+impl Firewall {
+    /// One line on what this configuration enforces, as the filter logs it on load.
+    pub fn summary(&self) -> String {
+        format!(
+            "groups {}, {} prefixes, fallback {}, mode {}",
+            self.policy.groups.join(","),
+            self.policy.routes.len(),
+            self.policy.fallback.as_str(),
+            self.settings.mode.as_str(),
+        )
+    }
+}
+
 impl Policy {
     pub fn compile(config: &Config) -> Result<Policy, ConfigError> {
         let mut builder = Builder::default();

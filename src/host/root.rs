@@ -36,12 +36,9 @@ impl RootContext for FirewallRoot {
             Ok(firewall) => {
                 let counters = Counters::define(&firewall);
                 log::info!(
-                    "cobrowse-l7-firewall[{}]: policy loaded: groups {}, {} prefixes, fallback {}, mode {}",
+                    "cobrowse-l7-firewall[{}]: policy loaded: {}",
                     firewall.settings.name,
-                    firewall.policy.groups().join(","),
-                    firewall.policy.routes().len(),
-                    firewall.policy.fallback().as_str(),
-                    firewall.settings.mode.as_str(),
+                    firewall.summary()
                 );
                 self.active = Some(Rc::new(Active { firewall, counters }));
                 true

@@ -36,14 +36,7 @@ fn firewall(path: &[u8]) -> Result<Firewall, Failure> {
 
 pub fn check(path: &[u8]) -> Result<String, Failure> {
     let fw = firewall(path)?;
-    Ok(format!(
-        "ok: {}: groups {}, {} prefixes, fallback {}, mode {}\n",
-        fw.settings.name,
-        fw.policy.groups().join(","),
-        fw.policy.routes().len(),
-        fw.policy.fallback().as_str(),
-        fw.settings.mode.as_str(),
-    ))
+    Ok(format!("ok: {}: {}\n", fw.settings.name, fw.summary()))
 }
 
 pub fn routes(path: &[u8]) -> Result<String, Failure> {
