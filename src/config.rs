@@ -129,7 +129,7 @@ impl Default for Config {
             mode: Mode::default(),
             deny_response: DenyResponse::default(),
             log: LogSettings::default(),
-            filter_state: true,
+            filter_state: false,
         }
     }
 }

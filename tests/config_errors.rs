@@ -228,7 +228,10 @@ fn defaults_are_the_documented_ones() {
     );
     assert_eq!(s.deny_response.content_type, "text/plain; charset=utf-8");
     assert_eq!((s.log.level, s.log.max_path_bytes), (LogLevel::Info, 256));
-    assert!(s.filter_state);
+    assert!(
+        !s.filter_state,
+        "off unless the access log needs it: a host call per request"
+    );
 }
 
 #[test]
@@ -236,7 +239,7 @@ fn every_key_can_be_set() {
     let fw = load(
         br#"{"name":"edge-1","groups":["sdk"],"custom_groups":[{"name":"health","prefixes":["/healthz"],"websocket":false}],
             "fallback":"spa","mode":"dry_run","deny_response":{"status":404,"body":"","content_type":"text/html"},
-            "log":{"level":"warn","max_path_bytes":64},"filter_state":false}"#,
+            "log":{"level":"warn","max_path_bytes":64},"filter_state":true}"#,
     )
     .unwrap();
     let s = &fw.settings;
@@ -250,7 +253,7 @@ fn every_key_can_be_set() {
     );
     assert_eq!(
         (s.log.level, s.log.max_path_bytes, s.filter_state),
-        (LogLevel::Warn, 64, false)
+        (LogLevel::Warn, 64, true)
     );
     assert_eq!(fw.policy.groups(), ["sdk", "health"]);
 }
