@@ -1,0 +1,156 @@
+"""Envoy bootstrap for the benchmark: one listener per variant, no upstream.
+
+Every listener answers with a `direct_response`, so the only difference between
+variants is the filter (or the route table) in front of it. Envoy accepts JSON
+wherever it accepts YAML, so the bootstrap is built as plain dicts.
+"""
+
+import json
+from pathlib import Path
+
+import roles
+
+BENCH_DIR = Path(__file__).resolve().parent
+POLICY_LUA = BENCH_DIR / "policy.lua"
+
+HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+WASM_TYPE = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
+LUA_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
+ROUTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+STRING_VALUE_TYPE = "type.googleapis.com/google.protobuf.StringValue"
+
+# Bodies that tell which route answered: a rewritten SPA request lands on "index".
+BODY_OK = "ok\n"
+BODY_INDEX = "index\n"
+
+
+def direct(status, body="", headers=None):
+    action = {"direct_response": {"status": status, "body": {"inline_string": body}}}
+    if headers:
+        action["response_headers_to_add"] = [{"header": {"key": k, "value": v}} for k, v in headers.items()]
+    return action
+
+
+def route(match, action):
+    return {"match": match, **action}
+
+
+# What stands in for the upstream behind the filters: the SPA entrypoint and everything else.
+STAND_IN_ROUTES = [
+    route({"path": "/index.html"}, direct(200, BODY_INDEX)),
+    route({"prefix": "/"}, direct(200, BODY_OK)),
+]
+
+
+def native_routes(role):
+    """The policy as far as Envoy's route table can say it.
+
+    Expressed: segment-boundary prefixes (`path_separated_prefix`), 403 for the
+    rest or, for the SPA role, the entrypoint for GET/HEAD and 405 + `allow` for
+    other methods, and upgrades only below WebSocket prefixes (a header match on
+    `upgrade`, ahead of the other prefixes, since none of them is nested below a
+    WebSocket prefix).
+
+    Not expressed:
+    - Longest match across groups: routes are first-match, so the order above
+      stands in for it and only holds for these built-in groups.
+    - SPEC rule 6 (hostile paths, 400): Envoy's `normalize_path` and
+      `merge_slashes` rewrite `.`/`..` segments, `%2e` and `//` instead of
+      refusing them; `path_with_escaped_slashes_action` refuses only `%2f`/`%5c`.
+      Invalid or overlong percent-encoding, double encoding, encoded control
+      bytes and `;` pass through (`;` then falls to the deny route: 403, not 400).
+    - The SPA rewrite itself: a rewrite only exists on a route that forwards
+      upstream, which this benchmark has none of. In a gateway the fallback route is
+        route: {cluster: frontend, regex_rewrite: {pattern: {regex: "^.*$"}, substitution: "/index.html"}}
+      (Envoy rewrites the path without its query and appends the query back).
+      Here that route answers with the entrypoint directly, as the stand-in
+      upstream would for /index.html.
+    """
+    pairs = sorted(roles.prefixes(role), key=lambda pair: -len(pair[0]))
+    # path_separated_prefix must not end with "/"; it covers the bare directory and below it.
+    separated = lambda prefix: prefix.rstrip("/")
+    allow = direct(200, BODY_OK)
+    routes = [route({"path_separated_prefix": separated(p)}, allow) for p, ws in pairs if ws]
+    routes.append(route({"prefix": "/", "headers": [{"name": "upgrade", "present_match": True}]}, direct(403)))
+    routes += [route({"path_separated_prefix": separated(p)}, allow) for p, ws in pairs if not ws]
+    if roles.fallback(role) == "spa":
+        get_or_head = {"name": ":method", "string_match": {"safe_regex": {"regex": "GET|HEAD"}}}
+        routes.append(route({"prefix": "/", "headers": [get_or_head]}, direct(200, BODY_INDEX)))
+        routes.append(route({"prefix": "/"}, direct(405, headers={"allow": "GET, HEAD"})))
+    else:
+        routes.append(route({"prefix": "/"}, direct(403)))
+    return routes
+
+
+def lua_source(role):
+    """policy.lua with the role's policy prepended as a Lua table."""
+    entries = ", ".join(f'{{"{prefix}", {str(ws).lower()}}}' for prefix, ws in roles.prefixes(role))
+    prelude = f'POLICY = {{ fallback = "{roles.fallback(role)}", prefixes = {{ {entries} }} }}\n'
+    return prelude + POLICY_LUA.read_text()
+
+
+def wasm_filter(name, wasm_path, root_id, configuration):
+    return {
+        "name": "envoy.filters.http.wasm",
+        "typed_config": {
+            "@type": WASM_TYPE,
+            "config": {
+                "name": name,
+                "root_id": root_id,
+                "vm_config": {
+                    "vm_id": root_id,
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": {"local": {"filename": str(wasm_path)}},
+                },
+                "configuration": {"@type": STRING_VALUE_TYPE, "value": configuration},
+            },
+        },
+    }
+
+
+def http_filters(variant, module_wasm, floor_wasm):
+    if variant.kind == "floor":
+        return [wasm_filter(variant.id, floor_wasm, "floor", "")]
+    if variant.kind == "module":
+        config = json.dumps(roles.plugin_config(variant.role))
+        return [wasm_filter(variant.id, module_wasm, "cobrowse_l7_firewall", config)]
+    if variant.kind == "lua":
+        source = {"inline_string": lua_source(variant.role)}
+        return [{"name": "envoy.filters.http.lua", "typed_config": {"@type": LUA_TYPE, "default_source_code": source}}]
+    return []
+
+
+def listener(variant, port, module_wasm, floor_wasm):
+    routes = native_routes(variant.role) if variant.kind == "native" else STAND_IN_ROUTES
+    filters = http_filters(variant, module_wasm, floor_wasm)
+    filters.append({"name": "envoy.filters.http.router", "typed_config": {"@type": ROUTER_TYPE}})
+    hcm = {
+        "@type": HCM_TYPE,
+        "stat_prefix": variant.id,
+        "codec_type": "AUTO",
+        # The path hygiene the shipped configs turn on (SPEC rule 6), identical for every variant.
+        "normalize_path": True,
+        "merge_slashes": True,
+        "path_with_escaped_slashes_action": "REJECT_REQUEST",
+        "upgrade_configs": [{"upgrade_type": "websocket"}],
+        "route_config": {
+            "name": variant.id,
+            "virtual_hosts": [{"name": variant.id, "domains": ["*"], "routes": routes}],
+        },
+        "http_filters": filters,
+    }
+    return {
+        "name": variant.id,
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}],
+    }
+
+
+def bootstrap(listeners, admin_port, module_wasm, floor_wasm):
+    """listeners: (variant, port) pairs."""
+    return {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
+        "static_resources": {
+            "listeners": [listener(v, port, module_wasm, floor_wasm) for v, port in listeners],
+        },
+    }
