@@ -64,7 +64,9 @@ lint:
 fmt:
 	cargo fmt --all
 
+# wrk (Debian) drives the load; installed here when missing and apt-get can.
 bench: build venv
+	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq wrk binaryen; }
 	$(PY) bench/run.py
 
 # cargo-fuzz on the configuration parser and the decision: FUZZ_SECONDS each (default 60).
