@@ -45,7 +45,8 @@ def _settled_memory(binary, listener_variants, concurrency, module_wasm, floor_w
         # Enough requests for every worker to have created its VM and its contexts.
         for port in ports:
             for _ in range(50 * concurrency):
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/1/devices", timeout=5).read()
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/1/devices", timeout=5) as response:
+                    response.read()
         time.sleep(1.0)
         allocated = envoy.stats("server.memory_allocated").get("server.memory_allocated", 0)
         return envoy.rss_bytes(), allocated

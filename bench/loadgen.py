@@ -20,7 +20,7 @@ def children_cpu_seconds():
 def cpu_ticks(cpu):
     """/proc/stat counters of one CPU (all CPUs when None): user nice system idle iowait irq softirq steal."""
     name = "cpu" if cpu is None else f"cpu{cpu}"
-    for line in open("/proc/stat"):
+    for line in Path("/proc/stat").read_text().splitlines():
         fields = line.split()
         if fields[0] == name:
             return [int(n) for n in fields[1:9]]

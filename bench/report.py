@@ -146,7 +146,7 @@ def markdown_table(header, rows):
 
 
 def targets(summary, sizes, micro):
-    """(description, met: bool | None when not measured, detail)."""
+    """(description, met, detail) for each target that was measured."""
     checks = []
     for module, lua in (("module-ext", "lua-ext"), ("module-int", "lua-int")):
         s = summary.get(module)
@@ -223,7 +223,7 @@ def markdown(settings, machine, summary, header, rows, checks, footprint, micro,
         out += ["## Native decision (micro)", "", "```", *micro_lines(micro), "```", ""]
     out += ["## Footprint", "", *[f"- {line}" for line in footprint], ""]
     out += ["## Targets", "", *[f"- {'met' if met else 'MISSED'}: {text} ({detail})" for text, met, detail in checks], ""]
-    disagreements = [(vid, d) for vid, c in conformance.items() for d in c.get("disagreements", [])]
+    disagreements = [(vid, d) for vid, check in conformance.items() for d in check.get("disagreements", [])]
     if disagreements:
         out += ["## Answers that differ from SPEC.md", "", *[f"- {vid}: {d}" for vid, d in disagreements], ""]
     return "\n".join(out)

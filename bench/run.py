@@ -64,8 +64,10 @@ def command_output(command):
 
 
 def machine(envoy):
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    mem_kib = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    mem_kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
     return {
         "cpu": cpu, "cpus": os.cpu_count(), "memory_gib": mem_kib / 2**20, "kernel": platform.release(),
         "envoy": command_output([envoy, "--version"]).split("version:")[-1].strip(),
