@@ -3,7 +3,7 @@
 
 use crate::config::{json_str, Config, ConfigError, DenyResponse, Fallback, LogSettings, Mode};
 use crate::groups::{builtin, builtin_names};
-use crate::path_check::check_path;
+use crate::path_check::{check_path, RejectReason};
 use matchit::Router;
 
 /// One allowed prefix and the group it belongs to.
@@ -215,33 +215,27 @@ impl Builder {
 
 /// A prefix must be a canonical path itself, with nothing the router reads as syntax.
 fn check_prefix(prefix: &str) -> Result<(), &'static str> {
-    if !prefix.starts_with('/') {
-        return Err("must start with '/'");
-    }
-    if let Some(c) = prefix
-        .chars()
-        .find(|c| matches!(c, '?' | '#' | '%' | ';' | '\\' | '{' | '}'))
-    {
+    // What `check_path` lets through in a request path but a prefix must not hold.
+    if let Some(c) = prefix.chars().find(|c| matches!(c, '?' | '%' | '{' | '}')) {
         return Err(match c {
             '?' => "holds '?': prefixes match the path, never the query",
-            '#' => "holds '#'",
             '%' => "holds '%': write the path decoded",
-            ';' => "holds ';'",
-            '\\' => "holds '\\'",
             _ => "holds '{' or '}'",
         });
     }
-    if prefix.contains("//") {
-        return Err("holds '//'");
-    }
-    check_path(prefix.as_bytes())
-        .map_err(|r| r.as_str())
-        .map_err(|r| match r {
-            "dot_segment" => "holds a '.' or '..' segment",
-            "space" | "control_byte" => "holds whitespace or a control character",
-            "non_ascii" => "holds a non-ASCII character",
-            _ => "not a canonical path",
-        })
+    check_path(prefix.as_bytes()).map_err(|reason| match reason {
+        RejectReason::EmptyPath | RejectReason::NoLeadingSlash => "must start with '/'",
+        RejectReason::Fragment => "holds '#'",
+        RejectReason::Semicolon => "holds ';'",
+        RejectReason::Backslash => "holds '\\'",
+        RejectReason::DoubleSlash => "holds '//'",
+        RejectReason::DotSegment => "holds a '.' or '..' segment",
+        RejectReason::Space | RejectReason::ControlByte => {
+            "holds whitespace or a control character"
+        }
+        RejectReason::NonAscii => "holds a non-ASCII character",
+        _ => "not a canonical path",
+    })
 }
 
 fn check_group_name(at: &str, name: &str) -> Result<(), ConfigError> {

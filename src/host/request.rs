@@ -10,6 +10,7 @@ use crate::outcome::{detail, Outcome};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, Bytes, MapType};
+use std::cell::OnceCell;
 use std::rc::Rc;
 
 pub struct FirewallRequest {
@@ -38,10 +39,13 @@ impl HttpContext for FirewallRequest {
         };
         let firewall = &active.firewall;
         let target = header(":path");
+        // Read once at most: the decision and the refusal's log line may both need it.
+        let method = OnceCell::new();
+        let method = || method.get_or_init(|| header(":method").unwrap_or_default());
         let decision = firewall.policy.decide(
             target.as_deref(),
             || header("upgrade").is_some_and(|v| !v.is_empty()),
-            || header(":method").is_some_and(|m| is_get_or_head(&m)),
+            || is_get_or_head(method()),
         );
         let settings = &firewall.settings;
         let label = Outcome::of(&decision).label(settings.mode);
@@ -55,23 +59,23 @@ impl HttpContext for FirewallRequest {
                         .allowed_state(firewall, *route)
                         .unwrap_or("allowed:?"),
                 ),
-                Decision::Rewrite { .. } => {
+                other => {
                     respond::record(&format!("{label}:{detail}"));
-                    respond::record_original_path(target.as_deref().unwrap_or_default());
+                    if let Decision::Rewrite { .. } = other {
+                        respond::record_original_path(target.as_deref().unwrap_or_default());
+                    }
                 }
-                _ => respond::record(&format!("{label}:{detail}")),
             }
         }
         if !matches!(decision, Decision::Allow { .. } | Decision::Rewrite { .. }) {
             if let Some(level) = respond::log_level(settings.log.level) {
-                let method = header(":method").unwrap_or_default();
                 let path = target.unwrap_or_default();
                 let max = settings.log.max_path_bytes;
                 log::log!(
                     level,
                     "cobrowse-l7-firewall[{}]: {label} {detail}: {} \"{}\"",
                     settings.name,
-                    escape(&method, 32),
+                    escape(method(), 32),
                     escape(&path, max),
                 );
             }
