@@ -67,6 +67,9 @@ pub struct CustomGroup {
     pub prefixes: Vec<String>,
     #[serde(default)]
     pub websocket: bool,
+    /// Below these prefixes the path is data (a proxied URL): SPEC rule 6a applies.
+    #[serde(default)]
+    pub opaque: bool,
 }
 
 /// The response sent for a denied request.
@@ -117,6 +120,8 @@ pub struct Config {
     pub deny_response: DenyResponse,
     pub log: LogSettings,
     pub filter_state: bool,
+    /// Whether the built-in prefixes that carry third-party URLs are opaque (rule 6a).
+    pub builtin_opaque: bool,
 }
 
 impl Default for Config {
@@ -130,6 +135,7 @@ impl Default for Config {
             deny_response: DenyResponse::default(),
             log: LogSettings::default(),
             filter_state: false,
+            builtin_opaque: true,
         }
     }
 }
@@ -144,6 +150,7 @@ pub const KEYS: &[&str] = &[
     "deny_response",
     "log",
     "filter_state",
+    "builtin_opaque",
 ];
 
 /// A refused configuration: where (a key path such as `custom_groups[1].prefixes[0]`) and what.
@@ -224,6 +231,7 @@ impl Config {
             deny_response: object_field(&map, "deny_response")?.unwrap_or_default(),
             log: object_field(&map, "log")?.unwrap_or_default(),
             filter_state: field(&map, "filter_state")?.unwrap_or(defaults.filter_state),
+            builtin_opaque: field(&map, "builtin_opaque")?.unwrap_or(defaults.builtin_opaque),
         })
     }
 }

@@ -2,7 +2,7 @@
 //! lazily through closures, because each read is a host call the glue pays for.
 
 use crate::config::Fallback;
-use crate::path_check::{check_path, split_query, RejectReason};
+use crate::path_check::{check_opaque_tail, check_path, split_query, RejectReason};
 use crate::policy::Policy;
 
 /// The path every SPA route resolves to.
@@ -59,7 +59,17 @@ impl Policy {
         };
         let (path, query) = split_query(target);
         if let Err(reason) = check_path(path) {
-            return Decision::Reject(reason);
+            // Below an opaque prefix the rest is data, checked by its own rule (6a).
+            return match self.opaque_route_for(path) {
+                Some((route, matched, tail)) => match check_opaque_tail(tail) {
+                    Ok(()) if !matched.websocket && is_upgrade() => {
+                        Decision::Deny(DenyReason::UpgradeNotAllowed)
+                    }
+                    Ok(()) => Decision::Allow { route },
+                    Err(reason) => Decision::Reject(reason),
+                },
+                None => Decision::Reject(reason),
+            };
         }
         // A checked path is ASCII, so this cannot fail; refuse rather than assume.
         let Ok(path) = std::str::from_utf8(path) else {

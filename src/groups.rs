@@ -6,6 +6,8 @@ pub struct BuiltinPrefix {
     pub path: &'static str,
     /// WebSocket upgrades are allowed below this prefix.
     pub websocket: bool,
+    /// Below this prefix the path is data, a third-party URL (SPEC rule 6a).
+    pub opaque: bool,
 }
 
 /// A named set of prefixes an operator enables per listener.
@@ -21,6 +23,7 @@ const fn http(path: &'static str) -> BuiltinPrefix {
     BuiltinPrefix {
         path,
         websocket: false,
+        opaque: false,
     }
 }
 
@@ -28,6 +31,19 @@ const fn ws(path: &'static str) -> BuiltinPrefix {
     BuiltinPrefix {
         path,
         websocket: true,
+        opaque: false,
+    }
+}
+
+/// A prefix that carries proxied third-party URLs: the web SDK builds
+/// `/proxy/1/universal/{host labels}/{scheme}:{page path}` copying the page's path as it is
+/// (`;jsessionid=`, `%2F` included), and its URL rewriter treats everything below
+/// `/proxy/1/<kind>/` as such a URL.
+const fn proxied(path: &'static str) -> BuiltinPrefix {
+    BuiltinPrefix {
+        path,
+        websocket: false,
+        opaque: true,
     }
 }
 
@@ -43,7 +59,7 @@ pub const BUILTIN_GROUPS: &[BuiltinGroup] = &[
     },
     BuiltinGroup {
         name: "universal",
-        prefixes: &[http("/proxy/1/universal")],
+        prefixes: &[proxied("/proxy/1/universal")],
         purpose: "devices, when Universal Cobrowse or the PDF viewer is used",
     },
     BuiltinGroup {
@@ -65,7 +81,7 @@ pub const BUILTIN_GROUPS: &[BuiltinGroup] = &[
         name: "agent",
         prefixes: &[
             http("/api/1/"),
-            http("/proxy/1/"),
+            proxied("/proxy/1/"),
             http("/recording/1/"),
             ws("/sockets/1/"),
         ],

@@ -14,6 +14,8 @@ pub struct Route {
     /// Index into `Policy::groups`.
     pub group: usize,
     pub websocket: bool,
+    /// Below this prefix the path is data (SPEC rule 6a).
+    pub opaque: bool,
 }
 
 /// The decision engine's input, compiled from a `Config`.
@@ -23,6 +25,8 @@ pub struct Policy {
     routes: Vec<Route>,
     groups: Vec<String>,
     fallback: Fallback,
+    /// Whether any route is opaque: a refused path is then looked up once more.
+    any_opaque: bool,
 }
 
 /// What the host glue needs beside the policy.
@@ -80,7 +84,8 @@ impl Policy {
             })?;
             let g = builder.add_group(&at, name)?;
             for p in group.prefixes {
-                builder.add_route(&at, g, p.path, p.websocket)?;
+                let opaque = p.opaque && config.builtin_opaque;
+                builder.add_route(&at, g, p.path, p.websocket, opaque)?;
             }
         }
         for (i, custom) in config.custom_groups.iter().enumerate() {
@@ -100,7 +105,13 @@ impl Policy {
                 return Err(ConfigError::new(format!("{at}.prefixes"), "no prefix"));
             }
             for (j, prefix) in custom.prefixes.iter().enumerate() {
-                builder.add_route(&format!("{at}.prefixes[{j}]"), g, prefix, custom.websocket)?;
+                builder.add_route(
+                    &format!("{at}.prefixes[{j}]"),
+                    g,
+                    prefix,
+                    custom.websocket,
+                    custom.opaque,
+                )?;
             }
         }
         if builder.groups.is_empty() {
@@ -117,6 +128,26 @@ impl Policy {
         let found = self.router.at(path).ok()?;
         let index = *found.value;
         self.routes.get(index).map(|r| (index, r))
+    }
+
+    /// For a path the canonical rule refused: the longest prefix covering it on a segment
+    /// boundary, with the rest of the path, when that prefix is opaque. Paths with no
+    /// opaque prefix in the policy pay nothing more.
+    pub fn opaque_route_for<'a>(&self, path: &'a [u8]) -> Option<(usize, &Route, &'a [u8])> {
+        if !self.any_opaque {
+            return None;
+        }
+        let mut best: Option<(usize, &Route)> = None;
+        for (i, route) in self.routes.iter().enumerate() {
+            let prefix = route.prefix.as_bytes();
+            let covers =
+                path.starts_with(prefix) && matches!(path.get(prefix.len()), None | Some(b'/'));
+            if covers && best.is_none_or(|(_, b)| b.prefix.len() < prefix.len()) {
+                best = Some((i, route));
+            }
+        }
+        let (i, route) = best.filter(|(_, r)| r.opaque)?;
+        Some((i, route, path.get(route.prefix.len()..)?))
     }
 
     pub fn routes(&self) -> &[Route] {
@@ -160,6 +191,7 @@ impl Builder {
         group: usize,
         prefix: &str,
         websocket: bool,
+        opaque: bool,
     ) -> Result<(), ConfigError> {
         check_prefix(prefix).map_err(|why| {
             ConfigError::new(at, format!("malformed prefix {}: {why}", json_str(prefix)))
@@ -173,14 +205,17 @@ impl Builder {
                 ));
             }
             // Groups may share a prefix (`/sockets/1/` is in `sdk` and `agent`): the first
-            // listed is credited, and an upgrade is allowed if any of them allows it.
+            // listed is credited, and an upgrade is allowed, or the path is data, if any
+            // of them says so.
             same.websocket |= websocket;
+            same.opaque |= opaque;
             return Ok(());
         }
         self.routes.push(Route {
             prefix,
             group,
             websocket,
+            opaque,
         });
         Ok(())
     }
@@ -206,6 +241,7 @@ impl Builder {
         }
         Ok(Policy {
             router,
+            any_opaque: self.routes.iter().any(|r| r.opaque),
             routes: self.routes,
             groups: self.groups,
             fallback,

@@ -135,6 +135,14 @@ fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
             g(r#","filter_state":"on""#),
             "filter_state: invalid type: string \"on\", expected a boolean",
         ),
+        (
+            g(r#","builtin_opaque":1"#),
+            "builtin_opaque: invalid type: integer `1`, expected a boolean",
+        ),
+        (
+            g(r#","custom_groups":[{"name":"h","prefixes":["/h"],"opaque":"yes"}]"#),
+            "custom_groups[0]: invalid type: string \"yes\", expected a boolean",
+        ),
         // Repeated keys are refused at any depth, never resolved to the last one.
         (
             r#"{"groups":["sdk"],"fallback":"spa","fallback":"deny"}"#.into(),

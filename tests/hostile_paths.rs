@@ -55,6 +55,48 @@ const HOSTILE: &[(&[u8], RejectReason)] = &[
     (b"/api/1/devices/%252%65", DoubleEncoded),
     (b"/api/1/devices/%25%35c", DoubleEncoded),
     (b"/api/1/devices/%25%32%35", DoubleEncoded),
+    // Closed under decoding: the first layer's refusals, one `%25` deeper (the IIS
+    // double-decode and Unicode traversals, CVE-2001-0333, CVE-2000-0884).
+    (
+        b"/api/1/devices/..%25c0%25af..%25c0%25afetc/passwd",
+        DoubleEncoded,
+    ),
+    (
+        b"/static/%25c0%25ae%25c0%25ae/%25c0%25ae%25c0%25ae/etc/passwd",
+        DoubleEncoded,
+    ),
+    (
+        b"/api/1/devices/..%25c1%259c..%25c1%259cetc/passwd",
+        DoubleEncoded,
+    ),
+    (b"/api/1/devices/%25e0%2580%25ae", DoubleEncoded),
+    (b"/api/1/devices/x%2500.txt", DoubleEncoded),
+    (b"/api/1/devices/%25%63%30%25%61%65", DoubleEncoded),
+    (b"/api/1/devices/%25u002e%25u002e/etc", DoubleEncoded),
+    (b"/api/1/devices/%25zz", DoubleEncoded),
+    (b"/api/1/devices/%25", DoubleEncoded),
+    (
+        b"/api/1/devices/%25ef%25bc%258e%25ef%25bc%258e/",
+        DoubleEncoded,
+    ),
+    // Segments that decode to dots an upstream reads as `..`: trailing spaces trimmed,
+    // `;parameters` cut away (Tomcat's `..;`), once or twice encoded.
+    (b"/api/1/devices/..%20/etc/passwd", DotSegment),
+    (b"/api/1/devices/..%3b/etc/passwd", DotSegment),
+    (b"/api/1/devices/..%3Bx/etc/passwd", DotSegment),
+    (b"/api/1/devices/..%2520/etc/passwd", DotSegment),
+    (b"/api/1/devices/..%253b/etc/passwd", DotSegment),
+    (b"/api/1/devices/...", DotSegment),
+    (b"/api/1/devices/..../x", DotSegment),
+    // Characters that compatibility normalization turns into dots or separators.
+    (b"/api/1/devices/%ef%bc%8e%ef%bc%8e/etc", Lookalike),
+    (b"/api/1/devices/%ef%bc%8f", Lookalike),
+    (b"/api/1/devices/%ef%bc%bc", Lookalike),
+    (b"/api/1/devices/%e2%80%a4%e2%80%a4", Lookalike),
+    (b"/api/1/devices/%e2%80%a5", Lookalike),
+    (b"/api/1/devices/%ef%b9%92", Lookalike),
+    (b"/api/1/devices/%ef%b9%a8", Lookalike),
+    (b"/api/1/devices/a%e2%80%a6b", Lookalike),
     // Broken escapes: non-hex, short, IIS %u, nested.
     (b"/api/1/devices/%u002e%u002e", BadPercentEncoding),
     (b"/api/1/devices/%%32%65", BadPercentEncoding),
@@ -140,18 +182,21 @@ fn near_misses_are_not_hostile() {
     let fw = firewall(EXTERNAL);
     // Legitimate encodings and dot-like names below an allowed prefix pass.
     let benign: &[&[u8]] = &[
-        b"/api/1/devices/...",
         b"/api/1/devices/.hidden",
         b"/api/1/devices/a..b",
         b"/api/1/devices/%20x",
         b"/api/1/devices/%41",
         b"/api/1/devices/%2541",
         b"/api/1/devices/%25%34%31",
-        b"/api/1/devices/%25",
+        b"/api/1/devices/%2520",
+        b"/api/1/devices/%252B",
+        b"/api/1/devices/..a/.b./a..",
+        b"/api/1/devices/%20..x",
         b"/api/1/devices/%c3%a9",
         b"/api/1/devices/%e2%82%ac",
         b"/api/1/devices/%f0%9f%98%80",
-        b"/api/1/devices/%ef%bc%8f",
+        b"/api/1/devices/%2B%20%3F%23%3B",
+        b"/api/1/devices/0a1b2c3d4e5f",
         b"/api/1/devices/~user/a-b_c.d",
         b"/api/1/devices/x?%zz%00#;\\",
     ];

@@ -12,7 +12,7 @@
 use cobrowse_l7_firewall::config::KEYS;
 use cobrowse_l7_firewall::decision::{Decision, DenyReason};
 use cobrowse_l7_firewall::groups::BUILTIN_GROUPS;
-use cobrowse_l7_firewall::path_check::check_path;
+use cobrowse_l7_firewall::path_check::{check_opaque_tail, check_path};
 use cobrowse_l7_firewall::{load, Firewall};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -35,6 +35,16 @@ struct Custom {
     name: String,
     prefixes: Vec<String>,
     websocket: bool,
+    opaque: bool,
+}
+
+/// An enabled prefix as the reference sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RefRoute {
+    prefix: String,
+    group: String,
+    websocket: bool,
+    opaque: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -49,7 +59,10 @@ impl Cfg {
         let customs: Vec<Value> = self
             .customs
             .iter()
-            .map(|c| json!({"name": c.name, "prefixes": c.prefixes, "websocket": c.websocket}))
+            .map(|c| {
+                json!({"name": c.name, "prefixes": c.prefixes, "websocket": c.websocket,
+                       "opaque": c.opaque})
+            })
             .collect();
         json!({
             "name": "prop",
@@ -61,25 +74,35 @@ impl Cfg {
     }
 
     /// Every enabled prefix, trailing slash dropped, in the order the groups list them:
-    /// (prefix, group credited = the first that lists it, websocket if any group says so).
-    fn reference_routes(&self) -> Vec<(String, String, bool)> {
-        let mut routes: Vec<(String, String, bool)> = Vec::new();
-        let mut add = |prefix: &str, group: &str, ws: bool| {
+    /// the group credited is the first that lists it; websocket and opaque if any says so.
+    fn reference_routes(&self) -> Vec<RefRoute> {
+        let mut routes: Vec<RefRoute> = Vec::new();
+        let mut add = |prefix: &str, group: &str, ws: bool, opaque: bool| {
             let p = prefix.strip_suffix('/').unwrap_or(prefix);
-            match routes.iter_mut().find(|r| r.0 == p) {
-                Some(r) => r.2 |= ws,
-                None => routes.push((p.to_owned(), group.to_owned(), ws)),
+            match routes.iter_mut().find(|r| r.prefix == p) {
+                Some(r) => {
+                    r.websocket |= ws;
+                    r.opaque |= opaque;
+                }
+                None => routes.push(RefRoute {
+                    prefix: p.to_owned(),
+                    group: group.to_owned(),
+                    websocket: ws,
+                    opaque,
+                }),
             }
         };
         for name in &self.builtins {
             let group = BUILTIN_GROUPS.iter().find(|g| g.name == *name).unwrap();
             for p in group.prefixes {
-                add(p.path, name, p.websocket);
+                // The built-in table's data prefixes: the web SDK's proxied URLs.
+                let opaque = matches!(p.path, "/proxy/1/universal" | "/proxy/1/");
+                add(p.path, name, p.websocket, opaque);
             }
         }
         for c in &self.customs {
             for p in &c.prefixes {
-                add(p, &c.name, c.websocket);
+                add(p, &c.name, c.websocket, c.opaque);
             }
         }
         routes
@@ -131,8 +154,9 @@ fn custom_group(index: usize) -> impl Strategy<Value = Custom> {
         "[a-z0-9_-]{0,6}",
         proptest::collection::vec(prefix(), 1..4),
         any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(move |(tag, prefixes, websocket)| {
+        .prop_map(move |(tag, prefixes, websocket, opaque)| {
             // One group may not list the same prefix twice (with or without its slash).
             let mut seen = Vec::new();
             let prefixes = prefixes
@@ -148,6 +172,7 @@ fn custom_group(index: usize) -> impl Strategy<Value = Custom> {
                 name: format!("custom{index}{tag}"),
                 prefixes,
                 websocket,
+                opaque,
             }
         })
 }
@@ -183,7 +208,26 @@ fn query() -> impl Strategy<Value = Vec<u8>> {
 /// Paths near the configuration's own prefixes, made of shared segments, or any bytes.
 fn target(prefixes: Vec<String>) -> impl Strategy<Value = Vec<u8>> {
     let suffixes = &[
-        "", "/", "x", "/x", "/x/y", ".json", "-1", ";x", "/..", "/.", "%41", "/%2e", "//",
+        "",
+        "/",
+        "x",
+        "/x",
+        "/x/y",
+        ".json",
+        "-1",
+        ";x",
+        "/..",
+        "/.",
+        "%41",
+        "/%2e",
+        "//",
+        "/a;b",
+        "/a%2Fb",
+        "/..;x",
+        "/%252e%252e",
+        "/x%2500",
+        "/%c3%a9",
+        "/..%20",
     ];
     let near_prefix = (
         proptest::sample::select(prefixes),
@@ -217,7 +261,8 @@ fn method() -> impl Strategy<Value = Vec<u8>> {
 /// A configuration, its firewall, and a request to it.
 fn case() -> impl Strategy<Value = (Cfg, Vec<u8>, Vec<u8>, bool)> {
     cfg().prop_flat_map(|c| {
-        let mut prefixes: Vec<String> = c.reference_routes().into_iter().map(|r| r.0).collect();
+        let mut prefixes: Vec<String> =
+            c.reference_routes().into_iter().map(|r| r.prefix).collect();
         // The bare root prefix is stored as "" and appears in paths as "/".
         prefixes
             .iter_mut()
@@ -245,7 +290,7 @@ fn split(target: &[u8]) -> (&[u8], &[u8]) {
 }
 
 /// SPEC rule 6, written as "decode, then look": a different technique from the
-/// filter's single pass, so that the two can be compared.
+/// filter's single pass and its layers, so that the two can be compared.
 fn reference_canonical(path: &[u8]) -> bool {
     if path.first() != Some(&b'/') {
         return false;
@@ -258,43 +303,200 @@ fn reference_canonical(path: &[u8]) -> bool {
     let segments: Vec<&[u8]> = path[1..].split(|&b| b == b'/').collect();
     for (i, s) in segments.iter().enumerate() {
         let last = i + 1 == segments.len();
-        if *s == b"." || *s == b".." || (s.is_empty() && !last) {
+        if (!s.is_empty() && s.iter().all(|&b| b == b'.')) || (s.is_empty() && !last) {
             return false;
         }
     }
-    let mut decoded = Vec::new();
-    let mut i = 0;
-    while i < path.len() {
-        if path[i] != b'%' {
-            decoded.push(path[i]);
-            i += 1;
-            continue;
-        }
-        let Some(hex) = path.get(i + 1..i + 3) else {
-            return false;
-        };
-        if !hex.iter().all(u8::is_ascii_hexdigit) {
-            return false;
-        }
-        let byte = u8::from_str_radix(std::str::from_utf8(hex).unwrap(), 16).unwrap();
-        if matches!(byte, b'.' | b'/' | b'\\') || byte < 0x20 || byte == 0x7f {
-            return false;
-        }
-        if byte == b'%' {
-            let next = path.get(i + 3..i + 5).map(<[u8]>::to_ascii_lowercase);
+    // The spec's listed double encodings, read on the first layer.
+    let once = match strict_decode(path) {
+        Some(d) => d,
+        None => return false,
+    };
+    for (i, w) in path.windows(3).enumerate() {
+        if w.eq_ignore_ascii_case(b"%25") {
+            let rest = strict_decode(&path[i + 3..]).unwrap_or_default();
+            let next = rest.get(..2).map(<[u8]>::to_ascii_lowercase);
             if matches!(next.as_deref(), Some(b"2e" | b"2f" | b"5c" | b"25")) {
                 return false;
             }
         }
-        decoded.push(byte);
+    }
+    // Every decoded layer: valid UTF-8, no lookalike, no segment of dots and spaces,
+    // and its own escapes as canonical as the first layer's.
+    let mut layer = once;
+    for _ in 0..6 {
+        let Ok(text) = std::str::from_utf8(&layer) else {
+            return false;
+        };
+        if text.chars().any(|c| LOOKALIKES.contains(&c)) || has_dot_segment(text) {
+            return false;
+        }
+        if !layer.contains(&b'%') {
+            return true;
+        }
+        layer = match strict_decode(&layer) {
+            Some(d) => d,
+            None => return false,
+        };
+    }
+    false
+}
+
+/// Code points whose NFKC form is only dots or a separator (Unicode 14).
+const LOOKALIKES: &[char] = &[
+    '\u{2024}', '\u{2025}', '\u{2026}', '\u{FE19}', '\u{FE30}', '\u{FE52}', '\u{FE68}', '\u{FF0E}',
+    '\u{FF0F}', '\u{FF3C}',
+];
+
+/// One decode where every `%` must start a hex escape of a byte that is not `.`, `/`,
+/// `\` or a control byte.
+fn strict_decode(layer: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < layer.len() {
+        if layer[i] != b'%' {
+            out.push(layer[i]);
+            i += 1;
+            continue;
+        }
+        let hex = layer.get(i + 1..i + 3)?;
+        let byte = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+        if !hex.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        if matches!(byte, b'.' | b'/' | b'\\') || byte < 0x20 || byte == 0x7f {
+            return None;
+        }
+        out.push(byte);
         i += 3;
     }
-    std::str::from_utf8(&decoded).is_ok()
+    Some(out)
+}
+
+/// A segment (split on `/`, `\` and lookalike separators, `;parameters` cut) made only
+/// of dots (lookalikes counted) and spaces, with at least one dot.
+fn has_dot_segment(text: &str) -> bool {
+    let dot = |c: char| {
+        matches!(
+            c,
+            '.' | '\u{2024}'
+                | '\u{FE52}'
+                | '\u{FF0E}'
+                | '\u{2025}'
+                | '\u{FE30}'
+                | '\u{2026}'
+                | '\u{FE19}'
+        )
+    };
+    text.split(['/', '\\', '\u{FF0F}', '\u{FF3C}', '\u{FE68}'])
+        .map(|s| s.split(';').next().unwrap())
+        .any(|s| s.chars().any(dot) && s.chars().all(|c| dot(c) || c == ' '))
+}
+
+/// SPEC rule 6a, the same way: what follows an opaque prefix.
+fn reference_opaque(tail: &[u8]) -> bool {
+    let raw_forbidden = |b: u8| matches!(b, b'\\' | b'#' | b' ') || !(0x20..0x7f).contains(&b);
+    if tail.iter().any(|&b| raw_forbidden(b)) {
+        return false;
+    }
+    for (i, &b) in tail.iter().enumerate() {
+        let hex = tail.get(i + 1..i + 3);
+        if b == b'%' && !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+            return false;
+        }
+    }
+    let mut layer = tail.to_vec();
+    for _ in 0..5 {
+        let Ok(text) = std::str::from_utf8(&layer) else {
+            return false;
+        };
+        if text.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            return false;
+        }
+        if has_dot_segment(text) {
+            return false;
+        }
+        let next = match lenient_decode(&layer, false) {
+            Some(n) => n,
+            None => return false,
+        };
+        if next == layer {
+            return true;
+        }
+        layer = next;
+    }
+    false
+}
+
+/// One decode as a lenient upstream does it: `%XX` and `%uXXXX`, a stray `%` kept. With
+/// `overlong`, byte sequences are then read as UTF-8 accepting overlong forms, as old
+/// decoders did (`%c0%ae` is `.`). `None` for a `%u` surrogate.
+fn lenient_decode(layer: &[u8], overlong: bool) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < layer.len() {
+        let hex2 = layer
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
+        let hex4 = layer
+            .get(i + 1..i + 6)
+            .filter(|h| matches!(h[0], b'u' | b'U') && h[1..].iter().all(u8::is_ascii_hexdigit));
+        match (layer[i], hex2, hex4) {
+            (b'%', Some(h), _) => {
+                out.push(u8::from_str_radix(std::str::from_utf8(h).unwrap(), 16).unwrap());
+                i += 3;
+            }
+            (b'%', None, Some(h)) => {
+                let code = u32::from_str_radix(std::str::from_utf8(&h[1..]).unwrap(), 16).unwrap();
+                out.extend(char::from_u32(code)?.to_string().bytes());
+                i += 6;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(if overlong { read_overlong(&out) } else { out })
+}
+
+/// Bytes read as UTF-8 by a decoder that accepts overlong forms; undecodable bytes kept.
+fn read_overlong(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (len, init) = match b {
+            0xc0..=0xdf => (2, u32::from(b & 0x1f)),
+            0xe0..=0xef => (3, u32::from(b & 0x0f)),
+            0xf0..=0xf7 => (4, u32::from(b & 0x07)),
+            _ => (1, u32::from(b)),
+        };
+        let cont = bytes.get(i + 1..i + len);
+        match cont {
+            Some(c) if len > 1 && c.iter().all(|&x| x & 0xc0 == 0x80) => {
+                let code = c
+                    .iter()
+                    .fold(init, |acc, &x| acc << 6 | u32::from(x & 0x3f));
+                match char::from_u32(code) {
+                    Some(ch) => out.extend(ch.to_string().bytes()),
+                    None => out.extend_from_slice(&bytes[i..i + len]),
+                }
+                i += len;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// `prefix` (stored without its trailing slash) covers `path` on a segment boundary.
-fn covers(prefix: &str, path: &str) -> bool {
-    prefix.is_empty() || path == prefix || path.starts_with(&format!("{prefix}/"))
+fn covers(prefix: &str, path: &[u8]) -> bool {
+    let p = prefix.as_bytes();
+    prefix.is_empty() || path == p || path.starts_with(&[p, b"/"].concat())
 }
 
 /// The decision as a comparable shape, allow naming its prefix and group.
@@ -326,16 +528,28 @@ fn shape(fw: &Firewall, d: &Decision) -> Expect {
 /// SPEC rules 1 and 3-6 for one request, from the configuration as written.
 fn model(c: &Cfg, method: &[u8], target: &[u8], upgrade: bool) -> Expect {
     let (path, query) = split(target);
-    if !reference_canonical(path) {
-        return Expect::Reject;
-    }
-    let path = std::str::from_utf8(path).unwrap();
     let longest = c
         .reference_routes()
         .into_iter()
-        .filter(|r| covers(&r.0, path))
-        .max_by_key(|r| r.0.len());
-    match longest {
+        .filter(|r| covers(&r.prefix, path))
+        .max_by_key(|r| r.prefix.len());
+    if !reference_canonical(path) {
+        // Rule 6a: below an opaque prefix the rest is judged as data.
+        return match longest {
+            Some(r) if r.opaque && reference_opaque(&path[r.prefix.len()..]) => {
+                if upgrade && !r.websocket {
+                    Expect::Deny(DenyReason::UpgradeNotAllowed)
+                } else {
+                    Expect::Allow {
+                        prefix: r.prefix,
+                        group: r.group,
+                    }
+                }
+            }
+            _ => Expect::Reject,
+        };
+    }
+    match longest.map(|r| (r.prefix, r.group, r.websocket)) {
         Some((_, _, false)) if upgrade => Expect::Deny(DenyReason::UpgradeNotAllowed),
         Some((prefix, group, _)) => Expect::Allow { prefix, group },
         None if !c.spa => Expect::Deny(DenyReason::NotCovered),
@@ -356,7 +570,7 @@ const BENIGN: &[&str] = &[
     "api",
     "1",
     "x.y",
-    "...",
+    "...x",
     ".hidden",
     "a..b",
     "~u",
@@ -381,7 +595,7 @@ const BENIGN: &[&str] = &[
     "%E2%82%AC",
     "%f0%9f%98%80",
     "%2541",
-    "%25zz",
+    "%2520",
 ];
 
 fn benign_segment() -> impl Strategy<Value = String> {
@@ -446,6 +660,94 @@ const SOUP: &[&str] = &[
     "%e0", "%80", "%bf", "%ed", "%a0", "%f0", "%f4", "%90", "%8f", "%c0", "%ae", "%ff", "%00",
     "%7f", "%20", "%2e", "%2F", "?", "#", ";",
 ];
+
+/// Pieces of the traversal payloads the closure is about: separators, dots and their
+/// escapes at one, two and three depths, overlong forms, `%u`, parameters, controls.
+const CLOSURE_SOUP: &[&str] = &[
+    "/",
+    ".",
+    "..",
+    "a",
+    ";",
+    "%",
+    "%25",
+    "%2e",
+    "%2E",
+    "%2f",
+    "%2F",
+    "%5c",
+    "%3b",
+    "%20",
+    "%00",
+    "%c0",
+    "%ae",
+    "%af",
+    "%e0",
+    "%80",
+    "%c1",
+    "%9c",
+    "%u",
+    "002e",
+    "2e",
+    "2f",
+    "25",
+    "c0",
+    "ae",
+    "%c3%a9",
+    "%ef%bc%8e",
+    "%ef%bc%8f",
+    "%e2%80%a4",
+    "\\",
+    "x",
+    "%252e",
+    "%%32%65",
+    "%32",
+    "%65",
+];
+
+/// A request path below a prefix one of the shipped roles enables, made of closure soup.
+fn closure_target() -> impl Strategy<Value = Vec<u8>> {
+    let prefix = proptest::sample::select(
+        &[
+            "/api/1/devices",
+            "/proxy/1/universal",
+            "/proxy/1",
+            "/static",
+            "/sockets/1",
+        ][..],
+    );
+    let pieces = proptest::collection::vec(proptest::sample::select(CLOSURE_SOUP), 0..12);
+    (prefix, pieces).prop_map(|(p, pieces)| format!("{p}/{}", pieces.concat()).into_bytes())
+}
+
+/// What a forwarded path must never reveal when decoded again, by a decoder that
+/// accepts overlong UTF-8: a segment of dots, a control byte, or, unless it is data below
+/// an opaque prefix, a separator that was not there.
+fn reveals_nothing(path: &[u8], opaque: bool) -> Result<(), String> {
+    let slashes = path.iter().filter(|&&b| b == b'/').count();
+    let mut layer = path.to_vec();
+    for depth in 1..=3 {
+        layer = match lenient_decode(&layer, true) {
+            Some(l) => l,
+            None => return Err(format!("undecodable at depth {depth}")),
+        };
+        let text = String::from_utf8_lossy(&layer);
+        if layer.iter().any(|&b| b < 0x20 || b == 0x7f) {
+            return Err(format!("control byte at depth {depth}: {text:?}"));
+        }
+        if has_dot_segment(&text) {
+            return Err(format!("dot segment at depth {depth}: {text:?}"));
+        }
+        let separators = text
+            .chars()
+            .filter(|&c| matches!(c, '/' | '\\' | '\u{FF0F}' | '\u{FF3C}' | '\u{FE68}'))
+            .count();
+        if !opaque && separators != slashes {
+            return Err(format!("new separator at depth {depth}: {text:?}"));
+        }
+    }
+    Ok(())
+}
 
 fn soup_path() -> impl Strategy<Value = Vec<u8>> {
     let piece = prop_oneof![
@@ -560,12 +862,17 @@ proptest! {
     #[test]
     fn generated_configurations_load_with_the_prefixes_they_list(c in cfg()) {
         let fw = loaded(&c);
-        let expected: Vec<(String, String, bool)> = c.reference_routes();
-        let got: Vec<(String, String, bool)> = fw
+        let expected: Vec<RefRoute> = c.reference_routes();
+        let got: Vec<RefRoute> = fw
             .policy
             .routes()
             .iter()
-            .map(|r| (r.prefix.clone(), fw.policy.group_name(r.group).to_owned(), r.websocket))
+            .map(|r| RefRoute {
+                prefix: r.prefix.clone(),
+                group: fw.policy.group_name(r.group).to_owned(),
+                websocket: r.websocket,
+                opaque: r.opaque,
+            })
             .collect();
         prop_assert_eq!(got, expected);
     }
@@ -589,15 +896,18 @@ proptest! {
         let d = fw.policy.decide_request(&method, Some(&target), upgrade);
         if let Expect::Allow { prefix, .. } = shape(&fw, &d) {
             let (path, _) = split(&target);
-            prop_assert!(check_path(path).is_ok());
-            let path = std::str::from_utf8(path).unwrap();
             let longest = c
                 .reference_routes()
                 .into_iter()
-                .filter(|r| covers(&r.0, path))
-                .map(|r| r.0)
-                .max_by_key(String::len);
-            prop_assert_eq!(Some(prefix), longest);
+                .filter(|r| covers(&r.prefix, path))
+                .max_by_key(|r| r.prefix.len())
+                .unwrap();
+            // Canonical, or data below the opaque prefix that matched.
+            prop_assert!(
+                check_path(path).is_ok()
+                    || (longest.opaque && check_opaque_tail(&path[prefix.len()..]).is_ok())
+            );
+            prop_assert_eq!(prefix, longest.prefix);
         }
     }
 
@@ -670,6 +980,24 @@ proptest! {
         pieces.insert(at, fragment);
         let path = pieces.concat();
         prop_assert!(check_path(&path).is_err(), "{:?}", String::from_utf8_lossy(&path));
+    }
+
+    #[test]
+    fn whatever_is_forwarded_reveals_nothing_when_decoded_again(
+        target in closure_target(),
+        external in any::<bool>(),
+    ) {
+        let config = if external {
+            r#"{"groups":["sdk","universal","sdk_pinning","ai_sdk"]}"#
+        } else {
+            r#"{"groups":["agent","frontend"],"fallback":"spa"}"#
+        };
+        let fw = load(config.as_bytes()).unwrap();
+        if let Decision::Allow { route } = fw.policy.decide_request(b"GET", Some(&target), false) {
+            let opaque = fw.policy.routes()[route].opaque;
+            let verdict = reveals_nothing(&target, opaque);
+            prop_assert!(verdict.is_ok(), "{:?}: {:?}", String::from_utf8_lossy(&target), verdict);
+        }
     }
 
     #[test]
