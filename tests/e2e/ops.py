@@ -173,7 +173,7 @@ def wait_for_filter_line(envoy: Envoy, mark: int, text: str = "") -> FilterLine:
 
 
 def escape_for_log(data: bytes, max_bytes: int) -> str:
-    """How the README says a request's bytes appear in a log line, written independently."""
+    """How docs/operations.md says a request's bytes appear in a log line, written independently."""
     shown = data[:max_bytes]
     out = "".join(chr(b) if 0x20 <= b <= 0x7E and b not in b'\\"' else f"\\x{b:02x}" for b in shown)
     if len(data) > max_bytes:

@@ -108,7 +108,7 @@ def test_level_off_writes_no_request_line(level_off):
 
 @pytest.fixture(scope="module")
 def level_warn(linesdir, upstream):
-    """`log.level: warn` with Envoy's wasm component at warn, as the README suggests to hide
+    """`log.level: warn` with Envoy's wasm component at warn, as docs/operations.md suggests to hide
     the info lines: refusals must still be logged."""
     plugin = {**ops.shipped_plugin("external"), "log": {"level": "warn"}}
     config = ops.config("external", upstream, plugin)

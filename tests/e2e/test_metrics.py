@@ -78,7 +78,7 @@ def test_prometheus_text_is_as_documented(external):
     before = ops.firewall_counters(external)[allowed("external", "sdk")]
     run(ops.port(external), [("h1", "GET", b"/api/1/devices/1", [], 200)])
     text = external.admin_get("/stats/prometheus").splitlines()
-    # The exact exposition line the README shows, label order included.
+    # The exact exposition line docs/operations.md shows, label order included.
     line = f'cobrowse_l7fw_allowed{{cobrowse_l7fw_listener="external",cobrowse_l7fw_group="sdk"}} {before + 1}'
     assert line in text
     assert "# TYPE cobrowse_l7fw_allowed counter" in text

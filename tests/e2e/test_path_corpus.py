@@ -240,7 +240,7 @@ def pct_decode(data: bytes) -> bytes:
 
 
 def test_upstream_decoding_twice_sees_no_traversal(any_listener, proto, run):
-    """The README's reason for refusing escapes: an upstream that percent-decodes the path
+    """The reason docs/security.md gives for refusing escapes: an upstream that percent-decodes the path
     once or twice must still see no dot segment, no backslash, nothing outside the prefixes."""
     escaped = set()
     for row, out in zip(CORPUS, run.outcomes):

@@ -70,7 +70,7 @@ def test_policy_changes_apply_and_bad_ones_are_refused(dynamic):
     assert dynamic.status(b"/api/2/devices") == 403
     success, rejected = dynamic.stat("update_success"), dynamic.stat("update_rejected")
 
-    # (a) A new route as a custom group, the README's "when Cobrowse adds routes".
+    # (a) A new route as a custom group, docs/operations.md "When Cobrowse adds routes".
     mark = envoy.log_mark()
     with_v2 = {**ops.shipped_plugin("external"), "custom_groups": [SDK_V2]}
     dynamic.publish(with_v2)
