@@ -91,6 +91,17 @@ def localize(
     return config
 
 
+def with_normalization(config: dict) -> dict:
+    """Envoy's own path handling on (RFC 3986 normalization, merged slashes, escaped slashes
+    refused): what a gateway shared with other routes may run. The filter's answers hold."""
+    config = copy.deepcopy(config)
+    hcm = connection_manager(config)
+    hcm["normalize_path"] = True
+    hcm["merge_slashes"] = True
+    hcm["path_with_escaped_slashes_action"] = "REJECT_REQUEST"
+    return config
+
+
 def without_normalization(config: dict) -> dict:
     """Envoy's own path handling off, so hostile paths reach the filter exactly as sent."""
     config = copy.deepcopy(config)

@@ -1,8 +1,9 @@
 """Fixtures: one demo upstream for the session, and Envoys built from the shipped YAML.
 
 Every Envoy runs the real module with the shipped filter chain; only addresses, ports and
-the module path differ (envoy/render.py). The `*_raw` listeners also turn Envoy's own path
-normalization off, so the filter sees hostile paths exactly as they were sent.
+the module path differ (envoy/render.py). The shipped YAML leaves paths as sent (Envoy's
+own normalization off, so proxied URLs arrive intact); the `*_norm` listeners turn Envoy's
+normalization on, to show the filter's answers hold either way.
 """
 
 from __future__ import annotations
@@ -28,6 +29,15 @@ class Listener:
     @property
     def prefixes(self) -> list[str]:
         return policy.prefixes(self.groups)
+
+    @property
+    def role(self) -> str:
+        return self.name.removesuffix("_norm")
+
+    @property
+    def raw(self) -> bool:
+        """Envoy's normalization is off: the filter sees the path as sent."""
+        return not self.name.endswith("_norm")
 
     def __repr__(self) -> str:
         return f"<{self.name} :{self.port}>"
@@ -67,11 +77,11 @@ def shipped(role: str, upstream: Upstream) -> dict:
     )
 
 
-def _listener(start_envoy, upstream, role: str, raw: bool) -> Listener:
+def _listener(start_envoy, upstream, role: str, normalized: bool) -> Listener:
     config = shipped(role, upstream)
-    if raw:
-        config = render.without_normalization(config)
-    name = f"{role}_raw" if raw else role
+    if normalized:
+        config = render.with_normalization(config)
+    name = f"{role}_norm" if normalized else role
     envoy = start_envoy(name, config)
     groups = policy.EXTERNAL_GROUPS if role == "external" else policy.INTERNAL_GROUPS
     return Listener(name, envoy.ports[role], envoy, groups, spa=role == "internal")
@@ -79,22 +89,22 @@ def _listener(start_envoy, upstream, role: str, raw: bool) -> Listener:
 
 @pytest.fixture(scope="session")
 def external(start_envoy, upstream):
-    return _listener(start_envoy, upstream, "external", raw=False)
+    return _listener(start_envoy, upstream, "external", normalized=False)
 
 
 @pytest.fixture(scope="session")
 def internal(start_envoy, upstream):
-    return _listener(start_envoy, upstream, "internal", raw=False)
+    return _listener(start_envoy, upstream, "internal", normalized=False)
 
 
 @pytest.fixture(scope="session")
-def external_raw(start_envoy, upstream):
-    return _listener(start_envoy, upstream, "external", raw=True)
+def external_norm(start_envoy, upstream):
+    return _listener(start_envoy, upstream, "external", normalized=True)
 
 
 @pytest.fixture(scope="session")
-def internal_raw(start_envoy, upstream):
-    return _listener(start_envoy, upstream, "internal", raw=True)
+def internal_norm(start_envoy, upstream):
+    return _listener(start_envoy, upstream, "internal", normalized=True)
 
 
 @pytest.fixture(params=["external", "internal"])
@@ -103,9 +113,9 @@ def listener(request):
     return request.getfixturevalue(request.param)
 
 
-@pytest.fixture(params=["external", "internal", "external_raw", "internal_raw"])
+@pytest.fixture(params=["external", "internal", "external_norm", "internal_norm"])
 def any_listener(request):
-    """Each role, with Envoy's normalization on (as shipped) and off."""
+    """Each role, as shipped (Envoy's normalization off) and with it on."""
     return request.getfixturevalue(request.param)
 
 

@@ -51,6 +51,21 @@ HOSTILE = [
     Hostile(b"/api/1/devices/%255c", "double-encoded backslash"),
     Hostile(b"/api/1/devices/%25252f", "triple-encoded slash"),
     Hostile(b"/api/1/devices/%2525", "double-encoded percent"),
+    # One decode deeper (IIS double decode, CVE-2001-0333 and CVE-2000-0884).
+    Hostile(b"/api/1/devices/..%25c0%25af..%25c0%25afetc/passwd", "double-encoded overlong slash"),
+    Hostile(b"/static/%25c0%25ae%25c0%25ae/%25c0%25ae%25c0%25ae/etc/passwd", "double-encoded overlong dot"),
+    Hostile(b"/api/1/devices/..%25c1%259c..%25c1%259cetc/passwd", "double-encoded overlong backslash"),
+    Hostile(b"/api/1/devices/%25e0%2580%25ae", "double-encoded 3-byte overlong dot"),
+    Hostile(b"/api/1/devices/x%2500.txt", "double-encoded NUL"),
+    Hostile(b"/api/1/devices/%25%63%30%25%61%65", "overlong dot, hex digits escaped too"),
+    Hostile(b"/api/1/devices/..%3b/admin", "escaped semicolon after dot-dot"),
+    Hostile(b"/api/1/devices/..%20/admin", "dot-dot with an escaped trailing space"),
+    Hostile(b"/api/1/devices/%ef%bc%8e%ef%bc%8e/admin", "fullwidth dots (NFKC '..')"),
+    # Below the Universal proxy prefix `;` and `%2F` are data, but nothing climbs.
+    Hostile(b"/proxy/1/universal/com/x/https:/..;x/..;x/admin", "proxied URL: dot-dot with parameters"),
+    Hostile(b"/proxy/1/universal/com/x/https:/%2e%2e/%2e%2e/admin", "proxied URL: escaped dot-dots"),
+    Hostile(b"/proxy/1/universal/com/x/https:/%252e%252e/admin", "proxied URL: double-encoded dot-dots"),
+    Hostile(b"/proxy/1/universal/com/x/https:/..%2f..%2fadmin", "proxied URL: dot-dots between escaped slashes"),
     # Malformed or non-UTF-8 percent escapes.
     Hostile(b"/api/1/devices/%c0%ae%c0%ae/admin", "overlong UTF-8 dot"),
     Hostile(b"/api/1/devices/%e0%80%af", "overlong UTF-8 slash"),

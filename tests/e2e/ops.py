@@ -27,9 +27,9 @@ def shipped_plugin(role: str) -> dict:
     return json.loads(render.wasm_plugin(config)["configuration"]["value"])
 
 
-def config(role: str, upstream, plugin: dict | None = None, raw: bool = False) -> dict:
-    """The shipped Envoy YAML of `role`, localized; optionally another plugin configuration
-    and Envoy's own path normalization off (`raw`)."""
+def config(role: str, upstream, plugin: dict | None = None, raw: bool = False, normalized: bool = False) -> dict:
+    """The shipped Envoy YAML of `role`, localized; optionally another plugin configuration,
+    and Envoy's own path handling off (`raw`) or on (`normalized`, escaped slashes refused)."""
     result = render.localize(
         render.load(ROOT / "envoy" / f"{role}.yaml"),
         wasm_path=WASM_PATH,
@@ -41,6 +41,8 @@ def config(role: str, upstream, plugin: dict | None = None, raw: bool = False) -
         result = render.with_plugin_configuration(result, json.dumps(plugin))
     if raw:
         result = render.without_normalization(result)
+    if normalized:
+        result = render.with_normalization(result)
     return result
 
 

@@ -29,6 +29,12 @@ allowed prefix such as `/api/1/devices`, `/admin` stays an uncovered path):
   rfc3986-2.1   RFC 3986 section 2.1: percent-encoding hex digits are case-insensitive
   cve-2019-9900 Envoy accepted NUL in HTTP/1 headers; control bytes in the request line
   spec          SPEC.md rules 1-6: canonical controls whose outcome the contract fixes
+  cve-2001-0333 IIS decoded the path a second time after its security check: `..%255c`,
+                `..%25c0%25af` (the double-decode and Unicode traversals, with CVE-2000-0884)
+  tomcat-params Servlet containers cut `;parameters` off each segment: `..;x` is `..`,
+                one escape deeper `..%3bx`; Windows-family servers trim a trailing space
+  universal     cobrowse-sdk-js 3.28.6: `/proxy/1/universal/{host labels}/{scheme}:{path}`
+                copies the proxied page's path as it is, `;jsessionid=` and `%2F` included
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ def row(target: bytes, source: str, note: str, method: str = "GET", headers: Hea
 
 
 D = b"/api/1/devices"  # an allowed prefix on both listeners
+U = b"/proxy/1/universal/com/example/shop/https:"  # a proxied page, opaque on both listeners
 
 CORPUS: list[Row] = [
     # --- canonical controls: the contract fixes their outcome on every listener --------
@@ -244,4 +251,35 @@ CORPUS: list[Row] = [
         headers=UPGRADE),
     row(b"/sockets/1/%2e%2e/%2e%2e/dashboard", "cve-2021-29492", "upgrade: escaped dots to an SPA route",
         headers=UPGRADE),
+    # --- one decode deeper: the first layer's refusals behind %25 (cve-2001-0333) ---------
+    row(D + b"/..%25c0%25af..%25c0%25afetc/passwd", "cve-2001-0333", "double-encoded overlong '/'"),
+    row(b"/static/%25c0%25ae%25c0%25ae/%25c0%25ae%25c0%25ae/etc/passwd", "cve-2001-0333",
+        "double-encoded overlong '.' below a frontend prefix"),
+    row(D + b"/..%25c1%259c..%25c1%259cetc/passwd", "cve-2001-0333", "double-encoded overlong '\\'"),
+    row(D + b"/%25e0%2580%25ae", "cve-2001-0333", "double-encoded 3-byte overlong '.'"),
+    row(D + b"/x%2500.txt", "cve-2001-0333", "double-encoded NUL"),
+    row(D + b"/%25%63%30%25%61%65", "cve-2001-0333", "overlong '.' whose hex digits are escaped too"),
+    row(D + b"/..%255c..%255cetc/passwd", "cve-2001-0333", "double-encoded backslash"),
+    row(D + b"/%25u002e%25u002e/etc/passwd", "cve-2001-0333", "IIS %u form behind an escaped '%'"),
+    row(D + b"/%25ef%25bc%258e%25ef%25bc%258e/etc", "unicode-nfkc", "double-encoded fullwidth dots"),
+    row(D + b"/%ef%bc%8e%ef%bc%8e/etc/passwd", "unicode-nfkc", "fullwidth full stops: '..' after NFKC"),
+    row(D + b"/%e2%80%a5/etc/passwd", "unicode-nfkc", "two dot leader: '..' after NFKC"),
+    row(D + b"/..%3b/etc/passwd", "tomcat-params", "escaped ';' after a dot-dot"),
+    row(D + b"/..%3Bjsessionid=1/etc/passwd", "tomcat-params", "escaped ';' with a parameter"),
+    row(D + b"/..%20/etc/passwd", "tomcat-params", "dot-dot with a trailing escaped space"),
+    row(D + b"/..%2520/etc/passwd", "tomcat-params", "the same, double-encoded"),
+    row(D + b"/.../etc/passwd", "tomcat-params", "three dots: a dot-only name trimmed to nothing"),
+    # --- proxied third-party URLs (rule 6a) ---------------------------------------------
+    row(U + b"/cart;jsessionid=A1B2C3?step=2", "universal", "servlet session parameter in the proxied path"),
+    row(U + b"/products;color=red/42", "universal", "matrix parameters"),
+    row(U + b"/docs/a%2Fb%2fc", "universal", "escaped slashes inside a proxied path"),
+    row(U + b"/files/report%2Efinal.pdf", "universal", "escaped dot inside a file name"),
+    row(U + b"/search/50%25%20off", "universal", "escaped percent and space"),
+    row(U + b"/../../../api/1/agents", "universal", "dot-dots climbing out of the proxy prefix"),
+    row(U + b"/%2e%2e/%2e%2e/api/1/agents", "universal", "escaped dot-dots"),
+    row(U + b"/..;x/..;x/api/1/agents", "universal", "servlet dot-dot with parameters"),
+    row(U + b"/%252e%252e/%252e%252e/api/1/agents", "universal", "double-encoded dot-dots"),
+    row(U + b"/..%2f..%2fapi/1/agents", "universal", "dot-dots split by escaped slashes"),
+    row(U + b"/..%25c0%25af..%25c0%25afetc/passwd", "universal", "double-encoded overlong '/'"),
+    row(U + b"/x%2500.txt", "universal", "double-encoded NUL"),
 ]

@@ -65,27 +65,111 @@ def _double_encoded(path: bytes) -> bool:
     return False
 
 
+# Code points whose compatibility normalization (NFKC) is dots only, or a separator.
+LOOKALIKE_DOTS = {"\u2024": 1, "\ufe52": 1, "\uff0e": 1, "\u2025": 2, "\ufe30": 2, "\u2026": 3, "\ufe19": 3}
+LOOKALIKE_SEPARATORS = "\uff0f\uff3c\ufe68"
+_SEPARATORS = re.compile("[/\\\\\uff0f\uff3c\ufe68]")
+
+
+def _dot_segment(text: str) -> bool:
+    """A segment (split on `/`, `\\` and lookalikes, `;parameters` cut) of dots and spaces."""
+    for segment in _SEPARATORS.split(text):
+        name = segment.split(";")[0]
+        if any(c == "." or c in LOOKALIKE_DOTS for c in name) and all(
+            c in ". " or c in LOOKALIKE_DOTS for c in name
+        ):
+            return True
+    return False
+
+
+def _strict_decode(layer: bytes) -> bytes | None:
+    """One decode in which every `%` is a hex escape of anything but `.`, `/`, `\\`, controls."""
+    if layer.count(b"%") != len(_PCT.findall(layer)):
+        return None
+    encoded = [int(h, 16) for h in _PCT.findall(layer)]
+    if any(b in b"./\\" or b < 0x20 or b == 0x7F for b in encoded):
+        return None
+    return _PCT.sub(lambda m: bytes([int(m.group(1), 16)]), layer)
+
+
 def is_canonical(path: bytes) -> bool:
-    """True when SPEC rule 6 lets the path through (the path alone, without its query)."""
+    """True when SPEC rule 6 lets the path through (the path alone, without its query):
+    canonical as sent, and every layer that decoding reveals canonical too."""
     if not path.startswith(b"/") or b"//" in path:
         return False
     if any(b < 0x21 or b > 0x7E for b in path) or any(c in path for c in b"\\#;"):
         return False
-    if any(seg in (b".", b"..") for seg in path.split(b"/")):
+    if any(seg and seg.strip(b".") == b"" for seg in path.split(b"/")):
         return False
-    lowered = path.lower()
-    if any(e in lowered for e in (b"%2e", b"%2f", b"%5c")) or _double_encoded(path):
+    if _double_encoded(path):
         return False
-    # Every % starts a two-hex-digit escape.
-    if lowered.count(b"%") != len(_PCT.findall(path)):
-        return False
-    decoded = _PCT.sub(lambda m: bytes([int(m.group(1), 16)]), path)
+    layer = path
+    for _ in range(6):
+        decoded = _strict_decode(layer)
+        if decoded is None:
+            return False
+        try:
+            text = decoded.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        if any(c in LOOKALIKE_DOTS or c in LOOKALIKE_SEPARATORS for c in text) or _dot_segment(text):
+            return False
+        if b"%" not in decoded:
+            return True
+        layer = decoded
+    return False
+
+
+# Prefixes below which the path is data, a proxied third-party URL (SPEC rule 6a).
+OPAQUE = {"/proxy/1/universal", "/proxy/1/"}
+_LENIENT = re.compile(rb"%([0-9A-Fa-f]{2})|%[uU]([0-9A-Fa-f]{4})")
+
+
+def _lenient_decode(layer: bytes) -> bytes | None:
+    def one(m: re.Match) -> bytes:
+        if m.group(1) is not None:
+            return bytes([int(m.group(1), 16)])
+        return chr(int(m.group(2), 16)).encode("utf-8")
+
     try:
-        decoded.decode("utf-8")
-    except UnicodeDecodeError:
+        return _LENIENT.sub(one, layer)
+    except UnicodeEncodeError:  # a %u surrogate
+        return None
+
+
+def opaque_tail_ok(tail: bytes) -> bool:
+    """Rule 6a for what follows an opaque prefix: escapes are data, nothing climbs."""
+    if any(b < 0x21 or b > 0x7E for b in tail) or any(c in tail for c in b"\\#"):
         return False
-    encoded = [int(h, 16) for h in _PCT.findall(path)]
-    return not any(b < 0x20 or b == 0x7F for b in encoded)
+    if tail.count(b"%") != len(_PCT.findall(tail)):
+        return False
+    layer = tail
+    for _ in range(5):
+        try:
+            text = layer.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        if any(ord(c) < 0x20 or c == "\x7f" for c in text) or _dot_segment(text):
+            return False
+        decoded = _lenient_decode(layer)
+        if decoded is None:
+            return False
+        if decoded == layer:
+            return True
+        layer = decoded
+    return False
+
+
+def forwardable(path: bytes, enabled: list[str]) -> bool:
+    """Whether a listener with these prefixes may forward `path` (no query) unchanged."""
+    covering = [p for p in enabled if covers(p, path)]
+    if not covering:
+        return False
+    if is_canonical(path):
+        return True
+    longest = max(covering, key=lambda p: len(p.rstrip("/")))
+    bare = longest.rstrip("/").encode()
+    return longest in OPAQUE and opaque_tail_ok(path[len(bare) :])
 
 
 def split_target(target: bytes) -> tuple[bytes, bytes | None]:

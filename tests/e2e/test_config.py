@@ -44,9 +44,11 @@ def test_shipped_yaml_holds_the_contract(role):
 
     hcm = render.connection_manager(config)
     assert hcm["codec_type"] == "AUTO"
-    assert hcm["normalize_path"] is True
-    assert hcm["merge_slashes"] is True
-    assert hcm["path_with_escaped_slashes_action"] == "REJECT_REQUEST"
+    # Paths arrive as sent: the filter refuses what normalization would change, and proxied
+    # URLs below /proxy/1/ must not be rewritten.
+    assert hcm["normalize_path"] is False
+    assert hcm["merge_slashes"] is False
+    assert hcm["path_with_escaped_slashes_action"] == "KEEP_UNCHANGED"
     assert hcm["upgrade_configs"] == [{"upgrade_type": "websocket"}]
     assert hcm["http2_protocol_options"]["allow_connect"] is True
     assert hcm["access_log"][0]["name"] == "envoy.access_loggers.stdout"

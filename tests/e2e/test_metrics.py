@@ -86,14 +86,16 @@ def test_prometheus_text_is_as_documented(external):
     assert ops.stat(external, "wasmcustom.cobrowse_l7fw.external.allowed.sdk") == before + 1
 
 
-def test_envoy_own_400s_are_not_counted_as_rejected(external):
-    """Requests Envoy refuses before any filter runs (here %2F under REJECT_REQUEST) never
-    reach the module: they show in Envoy's downstream_rq_4xx, not in cobrowse_l7fw_rejected."""
-    before = ops.firewall_counters(external)
-    envoy_4xx = ops.stat(external, "http.external.downstream_rq_4xx")
-    run(ops.port(external), [("h1", "GET", b"/api/1/devices/a%2Fb", [], 400)])
-    assert ops.firewall_counters(external) == before
-    assert ops.stat(external, "http.external.downstream_rq_4xx") == envoy_4xx + 1
+def test_envoy_own_400s_are_not_counted_as_rejected(tmp_path_factory, upstream):
+    """Requests Envoy refuses before any filter runs (here %2F where Envoy runs REJECT_REQUEST)
+    never reach the module: they show in Envoy's downstream_rq_4xx, not in cobrowse_l7fw_rejected."""
+    config = ops.config("external", upstream, normalized=True)
+    with ops.running(tmp_path_factory.mktemp("metrics"), "external_norm", config) as envoy:
+        before = ops.firewall_counters(envoy)
+        envoy_4xx = ops.stat(envoy, "http.external.downstream_rq_4xx")
+        run(ops.port(envoy), [("h1", "GET", b"/api/1/devices/a%2Fb", [], 400)])
+        assert ops.firewall_counters(envoy) == before
+        assert ops.stat(envoy, "http.external.downstream_rq_4xx") == envoy_4xx + 1
 
 
 INTERNAL_TRAFFIC = [

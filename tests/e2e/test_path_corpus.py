@@ -43,7 +43,7 @@ def is_upgrade(row: Row) -> bool:
 
 
 def is_raw(listener) -> bool:
-    return listener.name.endswith("_raw")
+    return not listener.name.endswith("_norm")
 
 
 def sent_queries(target: bytes) -> set[bytes | None]:
@@ -104,8 +104,8 @@ def assert_inside(listener, row: Row, entry: dict) -> None:
     got = target_of(entry)
     path, query = policy.split_target(got)
     where = f"{listener.name}: {row.method} {row.target!r} reached the upstream as {got!r}"
-    assert policy.is_canonical(path), f"{where}: not canonical"
     assert policy.covered(path, listener.prefixes), f"{where}: outside every enabled prefix"
+    assert policy.forwardable(path, listener.prefixes), f"{where}: neither canonical nor proxied data"
     assert query in sent_queries(row.target), f"{where}: query changed"
     assert entry["method"] == row.method, f"{where}: method changed to {entry['method']}"
 
@@ -125,7 +125,12 @@ def check(listener, proto: str, row: Row, out: Outcome) -> None:
     if exact is not None:
         got = (out.status, [target_of(e) for e in out.received])
         assert got == exact, f"{where}: got {got}, the contract says {exact}"
-    elif is_raw(listener) and row.target.startswith(b"/") and not policy.is_canonical(row.target.split(b"?")[0]):
+    elif (
+        is_raw(listener)
+        and row.target.startswith(b"/")
+        and not policy.forwardable(row.target.split(b"?")[0], listener.prefixes)
+        and not policy.is_canonical(row.target.split(b"?")[0])
+    ):
         # Normalization off: the filter sees the path as sent and must refuse it (rule 6),
         # unless Envoy's codec refused it first.
         assert not out.received and out.status in {400, 426, None} & refusals(listener, proto, row), where
@@ -187,7 +192,7 @@ def run_h2(upstream, port: int) -> list[Outcome]:
 
 
 def counter(listener, outcome: str) -> int:
-    role = listener.name.removesuffix("_raw")
+    role = listener.name.removesuffix("_norm")
     name = f"wasmcustom.cobrowse_l7fw.{role}.{outcome}"
     text = listener.envoy.admin_get(f"/stats?filter=^{re.escape(name)}$") or ""
     return int(text.rpartition(":")[2] or 0)
@@ -246,10 +251,13 @@ def test_upstream_decoding_twice_sees_no_traversal(any_listener, proto, run):
     for row, out in zip(CORPUS, run.outcomes):
         for entry in out.received:
             view = policy.split_target(target_of(entry))[0]
+            # Below a proxy prefix escaped separators are data; dot segments never are.
+            data = not policy.is_canonical(view)
             for _ in range(2):
                 view = pct_decode(view)
-                segments = view.split(b"/")
-                if b"." in segments or b".." in segments or b"\\" in view:
+                if policy._dot_segment(view.decode("utf-8", "replace")):
+                    escaped.add(row.target)
+                if not data and b"\\" in view:
                     escaped.add(row.target)
                 if not policy.covered(view, any_listener.prefixes):
                     escaped.add(row.target)
@@ -306,7 +314,7 @@ def test_checker_flags_a_filter_that_lets_everything_through(upstream, start_env
     config = render.without_normalization(shipped("external", upstream))
     envoy = start_envoy("corpus_dry_run", render.with_plugin_configuration(config, json.dumps(plugin)))
     listener = SimpleNamespace(
-        name="external_raw", port=envoy.ports["external"], groups=policy.EXTERNAL_GROUPS, spa=False,
+        name="external", port=envoy.ports["external"], groups=policy.EXTERNAL_GROUPS, spa=False,
         prefixes=policy.prefixes(policy.EXTERNAL_GROUPS),
     )
     flagged = 0

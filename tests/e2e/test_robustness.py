@@ -195,7 +195,7 @@ SOCKETS = 300
 
 
 def upgrades_active(listener) -> int:
-    role = listener.name.removesuffix("_raw")
+    role = listener.name.removesuffix("_norm")
     text = listener.envoy.admin_get(f"/stats?filter=^http\\.{role}\\.downstream_cx_upgrades_active$") or ""
     return int(text.rpartition(":")[2] or -1)
 

@@ -23,7 +23,7 @@ FRONTEND_ROUTES = [
 ]
 
 
-@pytest.fixture(params=["internal", "internal_raw"])
+@pytest.fixture(params=["internal", "internal_norm"])
 def spa_listener(request):
     """The SPA fallback must not depend on Envoy's normalization settings."""
     return request.getfixturevalue(request.param)

@@ -72,7 +72,7 @@ DENIED_UPGRADES = {
 
 @pytest.mark.parametrize("upgrade", [b"websocket", b"WebSocket", b"foo"])
 def test_http1_upgrade_outside_websocket_prefixes_is_refused(upstream, any_listener, upgrade):
-    role = any_listener.name.removesuffix("_raw")
+    role = any_listener.name.removesuffix("_norm")
     headers = [(n, upgrade if n == b"upgrade" else v) for n, v in UPGRADE]
     for target in DENIED_UPGRADES[role]:
         mark = upstream.mark()
@@ -82,7 +82,7 @@ def test_http1_upgrade_outside_websocket_prefixes_is_refused(upstream, any_liste
 
 
 def test_http2_connect_outside_websocket_prefixes_is_refused(upstream, any_listener):
-    role = any_listener.name.removesuffix("_raw")
+    role = any_listener.name.removesuffix("_norm")
     for target in DENIED_UPGRADES[role]:
         mark = upstream.mark()
         with H2Connection(any_listener.port) as conn:

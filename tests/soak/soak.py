@@ -133,7 +133,7 @@ def upstream_escapes(upstream: Upstream) -> tuple[int, list[bytes]]:
             received += 1
             entry = json.loads(line)
             path = policy.split_target(entry.get("target", "").encode("latin-1"))[0]
-            if not (policy.is_canonical(path) and policy.covered(path, prefixes)):
+            if not policy.forwardable(path, prefixes):
                 escapes.append(path[:100])
     return received, escapes
 

@@ -39,9 +39,9 @@ MIX = {
         Request("hostile", "GET", b"/api/1/devices/%c0%ae%c0%ae/{n}", 400, "rejected"),
         Request("hostile", "GET", b"/api/1/devices;jsessionid={n}", 400, "rejected"),
         Request("hostile", "GET", b"/api/1/devices/%252e%252e/{n}", 400, "rejected"),
-        # Envoy's normalization resolves these before the filter decides.
-        Request("allowed", "GET", b"/api/1/devices/x/../../sessions/{n}", 200, "allowed"),
-        Request("denied", "GET", b"/api/1/devices/../../admin/{n}", 403, "denied"),
+        Request("hostile", "GET", b"/api/1/devices/x/../../sessions/{n}", 400, "rejected"),
+        Request("hostile", "GET", b"/api/1/devices/../../admin/{n}", 400, "rejected"),
+        Request("allowed", "GET", b"/proxy/1/universal/com/example/https:/cart;jsessionid={n}", 200, "allowed"),
         Request("hostile_codec", "GET", b"/api/1/devices/{n}\x00", 400, None, h1_only=True),
     ],
     "internal": [
