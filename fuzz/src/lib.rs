@@ -3,7 +3,7 @@
 
 use cobrowse_l7_firewall::config::Fallback;
 use cobrowse_l7_firewall::decision::{is_get_or_head, Decision, DenyReason};
-use cobrowse_l7_firewall::path_check::check_path;
+use cobrowse_l7_firewall::path_check::{check_opaque_tail, check_path};
 use cobrowse_l7_firewall::policy::Route;
 use cobrowse_l7_firewall::Firewall;
 
@@ -40,12 +40,31 @@ pub fn decide_and_check(fw: &Firewall, method: &[u8], target: Option<&[u8]>, upg
         return;
     };
     let (path, query) = split(target);
-    let canonical = check_path(path);
-    if let Err(reason) = canonical {
-        assert_eq!(decision, Decision::Reject(reason), "{target:?}");
+    let covering = longest(fw, path);
+    if let Err(reason) = check_path(path) {
+        // Rule 6a: below an opaque longest prefix the rest is judged as data.
+        let data = covering.filter(|r| r.opaque).and_then(|r| {
+            let tail = path.get(r.prefix.len()..)?;
+            Some((r, check_opaque_tail(tail)))
+        });
+        match data {
+            Some((r, Ok(()))) if upgrade && !r.websocket => assert_eq!(
+                decision,
+                Decision::Deny(DenyReason::UpgradeNotAllowed),
+                "{target:?}"
+            ),
+            Some((r, Ok(()))) => {
+                let matched = match &decision {
+                    Decision::Allow { route } => fw.policy.routes().get(*route),
+                    _ => None,
+                };
+                assert_eq!(matched, Some(r), "{target:?}: {decision:?}");
+            }
+            Some((_, Err(why))) => assert_eq!(decision, Decision::Reject(why), "{target:?}"),
+            None => assert_eq!(decision, Decision::Reject(reason), "{target:?}"),
+        }
         return;
     }
-    let covering = longest(fw, path);
     let spa = fw.policy.fallback() == Fallback::Spa;
     match &decision {
         Decision::Allow { route } => {
