@@ -134,7 +134,8 @@ impl Policy {
     /// boundary, with the rest of the path, when that prefix is opaque. Paths with no
     /// opaque prefix in the policy pay nothing more.
     pub fn opaque_route_for<'a>(&self, path: &'a [u8]) -> Option<(usize, &Route, &'a [u8])> {
-        if !self.any_opaque {
+        // Origin form only: the root prefix is stored as "" and must not cover "" or `*`.
+        if !self.any_opaque || path.first() != Some(&b'/') {
             return None;
         }
         let mut best: Option<(usize, &Route)> = None;

@@ -196,6 +196,24 @@ fn a_custom_group_can_be_opaque_and_the_longest_prefix_decides() {
 }
 
 #[test]
+fn an_opaque_root_prefix_still_needs_an_origin_form_path() {
+    let fw = firewall(r#"{"custom_groups":[{"name":"all","prefixes":["/"],"opaque":true}]}"#);
+    for (target, reason) in [
+        ("", EmptyPath),
+        ("&", NoLeadingSlash),
+        ("*", NoLeadingSlash),
+    ] {
+        assert_eq!(
+            decide(&fw, "GET", target.as_bytes(), false),
+            Decision::Reject(reason),
+            "{target:?}"
+        );
+    }
+    let d = decide(&fw, "GET", b"/a;b/%2F", false);
+    assert_eq!(allowed_group(&fw, &d).as_deref(), Some("all"));
+}
+
+#[test]
 fn a_canonical_path_below_an_opaque_prefix_takes_the_ordinary_route() {
     let fw = firewall(EXTERNAL);
     let target = format!("{U}/products/42?x=1");

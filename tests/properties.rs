@@ -496,7 +496,8 @@ fn read_overlong(bytes: &[u8]) -> Vec<u8> {
 /// `prefix` (stored without its trailing slash) covers `path` on a segment boundary.
 fn covers(prefix: &str, path: &[u8]) -> bool {
     let p = prefix.as_bytes();
-    prefix.is_empty() || path == p || path.starts_with(&[p, b"/"].concat())
+    path.starts_with(b"/")
+        && (prefix.is_empty() || path == p || path.starts_with(&[p, b"/"].concat()))
 }
 
 /// The decision as a comparable shape, allow naming its prefix and group.

@@ -19,8 +19,10 @@ fn split(target: &[u8]) -> (&[u8], &[u8]) {
 /// `prefix` (stored without its trailing slash; the root is "") covers `path` on a
 /// segment boundary.
 fn covers(prefix: &[u8], path: &[u8]) -> bool {
-    path.strip_prefix(prefix)
-        .is_some_and(|rest| prefix.is_empty() || rest.is_empty() || rest.first() == Some(&b'/'))
+    path.first() == Some(&b'/')
+        && path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| prefix.is_empty() || rest.is_empty() || rest.first() == Some(&b'/'))
 }
 
 /// The longest route covering `path`, by the definition rather than the router.
