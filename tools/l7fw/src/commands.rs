@@ -41,14 +41,16 @@ pub fn check(path: &[u8]) -> Result<String, Failure> {
 
 pub fn routes(path: &[u8]) -> Result<String, Failure> {
     let fw = firewall(path)?;
-    let mut out = format!("{:<28} {:<14} websocket\n", "prefix", "group");
+    let mut out = format!("{:<28} {:<14} {:<9} path\n", "prefix", "group", "websocket");
     for r in fw.policy.routes() {
         let prefix = if r.prefix.is_empty() { "/" } else { &r.prefix };
         let _ = writeln!(
             out,
-            "{prefix:<28} {:<14} {}",
+            "{prefix:<28} {:<14} {:<9} {}",
             fw.policy.group_name(r.group),
-            if r.websocket { "yes" } else { "no" }
+            if r.websocket { "yes" } else { "no" },
+            // `data`: a proxied URL below the prefix, judged by rule 6a.
+            if r.opaque { "data" } else { "canonical" }
         );
     }
     let _ = writeln!(

@@ -117,14 +117,14 @@ fn routes_prints_the_effective_table() {
     assert_eq!(
         lines,
         vec![
-            vec!["prefix", "group", "websocket"],
-            vec!["/api/1/devices", "sdk", "no"],
-            vec!["/api/1/sessions", "sdk", "no"],
-            vec!["/sockets/1", "sdk", "yes"],
-            vec!["/api/1", "agent", "no"],
-            vec!["/proxy/1", "agent", "no"],
-            vec!["/recording/1", "agent", "no"],
-            vec!["/healthz", "health", "no"],
+            vec!["prefix", "group", "websocket", "path"],
+            vec!["/api/1/devices", "sdk", "no", "canonical"],
+            vec!["/api/1/sessions", "sdk", "no", "canonical"],
+            vec!["/sockets/1", "sdk", "yes", "canonical"],
+            vec!["/api/1", "agent", "no", "canonical"],
+            vec!["/proxy/1", "agent", "no", "data"],
+            vec!["/recording/1", "agent", "no", "canonical"],
+            vec!["/healthz", "health", "no", "canonical"],
             vec!["anything", "else:", "fallback", "deny"],
         ]
     );
