@@ -25,8 +25,9 @@ pub struct Policy {
     routes: Vec<Route>,
     groups: Vec<String>,
     fallback: Fallback,
-    /// Whether any route is opaque: a refused path is then looked up once more.
-    any_opaque: bool,
+    /// Indexes of the opaque routes: a refused path is looked up once more only when one
+    /// of them covers it, so a flood of refusals elsewhere pays a compare or two.
+    opaque: Vec<usize>,
 }
 
 /// What the host glue needs beside the policy.
@@ -135,15 +136,23 @@ impl Policy {
     /// opaque prefix in the policy pay nothing more.
     pub fn opaque_route_for<'a>(&self, path: &'a [u8]) -> Option<(usize, &Route, &'a [u8])> {
         // Origin form only: the root prefix is stored as "" and must not cover "" or `*`.
-        if !self.any_opaque || path.first() != Some(&b'/') {
+        if path.first() != Some(&b'/') {
+            return None;
+        }
+        let covers = |route: &Route| {
+            let prefix = route.prefix.as_bytes();
+            path.starts_with(prefix) && matches!(path.get(prefix.len()), None | Some(b'/'))
+        };
+        let under_opaque = self
+            .opaque
+            .iter()
+            .any(|&i| self.routes.get(i).is_some_and(covers));
+        if !under_opaque {
             return None;
         }
         let mut best: Option<(usize, &Route)> = None;
         for (i, route) in self.routes.iter().enumerate() {
-            let prefix = route.prefix.as_bytes();
-            let covers =
-                path.starts_with(prefix) && matches!(path.get(prefix.len()), None | Some(b'/'));
-            if covers && best.is_none_or(|(_, b)| b.prefix.len() < prefix.len()) {
+            if covers(route) && best.is_none_or(|(_, b)| b.prefix.len() < route.prefix.len()) {
                 best = Some((i, route));
             }
         }
@@ -242,7 +251,9 @@ impl Builder {
         }
         Ok(Policy {
             router,
-            any_opaque: self.routes.iter().any(|r| r.opaque),
+            opaque: (0..self.routes.len())
+                .filter(|&i| self.routes.get(i).is_some_and(|r| r.opaque))
+                .collect(),
             routes: self.routes,
             groups: self.groups,
             fallback,
