@@ -1,8 +1,8 @@
 """Fixtures: the e2e suite's demo upstream and shipped listeners, plus one headless Chromium.
 
-The listeners are tests/e2e's own fixtures (the same processes and the same rendering of the
-shipped YAML), loaded from its conftest under another module name: this directory's conftest
-is the one pytest calls `conftest`, and a copy would drift.
+The upstream and listeners are tests/e2e's own fixtures (the same processes and the same
+rendering of the shipped YAML): its conftest is registered here as a plugin under another
+name, since this directory's conftest is the one pytest calls `conftest`, and a copy would drift.
 """
 
 from __future__ import annotations
@@ -19,20 +19,13 @@ E2E = Path(__file__).resolve().parents[1] / "e2e"
 sys.path.insert(0, str(E2E))
 
 
-def _load_e2e_fixtures():
-    spec = importlib.util.spec_from_file_location("e2e_fixtures", E2E / "conftest.py")
+def pytest_configure(config):
+    spec = importlib.util.spec_from_file_location("e2e_conftest", E2E / "conftest.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
-    return module
+    config.pluginmanager.register(module, spec.name)
 
-
-_e2e = _load_e2e_fixtures()
-workdir = _e2e.workdir
-upstream = _e2e.upstream
-start_envoy = _e2e.start_envoy
-external = _e2e.external
-internal = _e2e.internal
 
 # Debian's chromium; Playwright drives it, it never downloads a browser of its own.
 CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
@@ -50,11 +43,17 @@ CHROMIUM_ARGS = [
 PAGE_TIMEOUT_MS = 10_000
 
 
+def pytest_sessionstart(session):
+    # A missing browser fails the run, once and by name; it is never a skip.
+    if not Path(CHROMIUM).is_file():
+        pytest.exit(
+            f"{CHROMIUM} is missing: `apt-get install chromium`, or set CHROMIUM=/path/to/chromium",
+            returncode=pytest.ExitCode.TESTS_FAILED,
+        )
+
+
 @pytest.fixture(scope="session")
 def browser():
-    # Missing chromium is a failure, never a skip: CI must not pass without a browser.
-    if not Path(CHROMIUM).is_file():
-        raise RuntimeError(f"{CHROMIUM} is missing: `apt-get install chromium`, or set CHROMIUM=/path/to/chromium")
     with sync_playwright() as playwright:
         # launch() gives each run a fresh, temporary user-data directory.
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
