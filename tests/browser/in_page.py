@@ -52,6 +52,13 @@ def websocket(page, url: str, messages: list[str | bytes]) -> dict:
     return result
 
 
+def not_icons(entries: list[dict]) -> list[dict]:
+    """The upstream's entries without icon fetches (`sec-fetch-dest: image`), which Chromium
+    makes on its own schedule after a page loads; the SPA fallback turns its /favicon.ico
+    into /index.html, so only the header tells them apart."""
+    return [e for e in entries if headers_of(e).get("sec-fetch-dest") != ["image"]]
+
+
 def targets(entries: list[dict]) -> list[bytes]:
     """The request targets the upstream logged, as the exact bytes it received."""
     return [target_of(e) for e in entries]

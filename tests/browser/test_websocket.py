@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from in_page import headers_of, origin, targets, websocket
+from in_page import headers_of, not_icons, origin, targets, websocket
 
 MESSAGES = ["hello", "héllo ✓", "x" * 70_000, b"\x00\x01\xfe\xff"]
 
@@ -63,4 +63,4 @@ def test_websocket_elsewhere_fails_in_the_browser_with_403(request, page, upstre
     # Chromium reports the handshake's status on the console, which a script cannot read.
     assert any(ws_url(listener, path) in line and "Unexpected response code: 403" in line for line in console), console
     # Nothing of the refused upgrade reached the upstream, not even as an SPA rewrite.
-    assert [e for e in upstream.since(mark) if e["method"] == "GET" and not targets([e])[0].startswith(b"/favicon")] == []
+    assert not_icons(upstream.since(mark)) == []
