@@ -16,8 +16,10 @@ FETCH = """async ([url, init]) => {
 
 # Opens a socket, sends each message once it is open, waits for as many replies, then closes.
 # Binary messages travel as arrays of byte values (JSON cannot carry an ArrayBuffer).
-WEBSOCKET = """([url, messages]) => new Promise((resolve) => {
+# evaluate() has no timeout of its own: a socket that never closes resolves with code null.
+WEBSOCKET = """([url, messages, timeoutMs]) => new Promise((resolve) => {
   const result = { opened: false, errored: false, received: [], code: null };
+  setTimeout(() => resolve(result), timeoutMs);
   const socket = new WebSocket(url);
   socket.binaryType = "arraybuffer";
   socket.onopen = () => {
@@ -35,6 +37,9 @@ WEBSOCKET = """([url, messages]) => new Promise((resolve) => {
 })"""
 
 
+SOCKET_TIMEOUT_MS = 10_000
+
+
 def origin(listener) -> str:
     return f"http://127.0.0.1:{listener.port}"
 
@@ -47,7 +52,7 @@ def fetch(page, url: str, **init) -> dict:
 def websocket(page, url: str, messages: list[str | bytes]) -> dict:
     """A WebSocket from the page: {opened, errored, received, code} as the script saw them."""
     sent = [m if isinstance(m, str) else list(m) for m in messages]
-    result = page.evaluate(WEBSOCKET, [url, sent])
+    result = page.evaluate(WEBSOCKET, [url, sent, SOCKET_TIMEOUT_MS])
     result["received"] = [m if isinstance(m, str) else bytes(m) for m in result["received"]]
     return result
 
