@@ -38,6 +38,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Containers often give /dev/shm 64 MiB, which Chromium's renderers can exhaust.
+    "--disable-dev-shm-usage",
 ]
 # Every wait is bounded well under the suite's timeout, so a failure names what it awaited.
 PAGE_TIMEOUT_MS = 10_000
