@@ -11,7 +11,7 @@ ENVOY_VERSION := 1.40.0
 ENVOY ?= $(abspath $(VENV)/bin/envoy)
 export ENVOY WASM_PATH := $(abspath $(WASM))
 
-.PHONY: all build tools venv run test test-unit test-e2e test-manifests lint fmt bench fuzz soak image clean
+.PHONY: all build tools venv run test test-unit test-e2e test-manifests test-browser lint fmt bench fuzz soak image clean
 
 # The OCI image Istio's WasmPlugin pulls (istio/Dockerfile).
 IMAGE ?= cobrowse-l7-firewall:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
@@ -37,7 +37,7 @@ venv: $(VENV)/.installed
 run: build tools venv
 	$(PY) scripts/run.py
 
-test: test-unit test-e2e test-manifests
+test: test-unit test-e2e test-manifests test-browser
 
 test-unit:
 	cargo test --workspace
@@ -48,6 +48,10 @@ test-e2e: build tools venv
 # Istio manifests: CRD schemas, fail-closed fields, l7fw check, same config as envoy/, patches load in Envoy.
 test-manifests: build tools venv
 	$(PY) -m pytest -q tests/manifests
+
+# Debian's chromium driven by Playwright through the shipped listeners (docs/testing-browser.md).
+test-browser: build tools venv
+	$(PY) -m pytest -q tests/browser
 
 # Needs a Docker engine, not just the client.
 image: build

@@ -1,6 +1,7 @@
 //! demo-upstream: the upstream behind the firewall in demos and end-to-end tests.
 //!
-//! - `/index.html`, `/static/app.js`, `/favicon.png` (GET, HEAD): a tiny single-page app.
+//! - `/index.html`, `/static/app.js`, `/static/app.css`, `/favicon.png` (GET, HEAD): a tiny
+//!   single-page app.
 //! - `/sockets/1/…` with `Upgrade: websocket`: echoes every text and binary message.
 //! - anything else: a JSON echo of the request exactly as received.
 //!
@@ -44,6 +45,11 @@ const SITE: &[(&str, &str, &[u8])] = &[
         "/static/app.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../site/static/app.js"),
+    ),
+    (
+        "/static/app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../site/static/app.css"),
     ),
     (
         "/favicon.png",
