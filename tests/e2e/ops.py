@@ -118,38 +118,59 @@ def filter_lines(lines: list[str]) -> list[FilterLine]:
     return found
 
 
+# The keys of the shipped JSON access log (envoy/*.yaml, `json_format`), one object per line.
+ACCESS_KEYS = (
+    "start_time",
+    "listener",
+    "method",
+    "path",
+    "original_path",
+    "upgrade",
+    "protocol",
+    "response_code",
+    "response_code_details",
+    "decision",
+    "duration_ms",
+    "upstream_host",
+)
+
+
 @dataclass
 class AccessLine:
     method: str
     path: str
     status: int
-    decision: str
-    original: str
-    upstream: str
+    decision: str  # "-" when the filter recorded none
+    original: str  # "-" unless the filter rewrote the path
+    upstream: str  # "-" when no upstream was reached
+    record: dict  # the whole JSON object
 
 
-# The shipped text format: [%START_TIME%] "%REQ(:METHOD)% %REQ(:PATH)% %PROTOCOL%" … decision=… original=… upstream=…
-_ACCESS = re.compile(
-    r'^\[\S+\] "(?P<method>\S+) (?P<path>.*) (?P<protocol>\S+)" (?P<status>\d+) \S+ \d+ \d+ms '
-    r"decision=(?P<decision>\S+) original=(?P<original>\S+) upstream=(?P<upstream>\S+)$"
-)
+def _text(value) -> str:
+    """Envoy writes an unavailable value as null (older releases: "-")."""
+    return "-" if value is None or value == "" else str(value)
 
 
 def access_lines(lines: list[str]) -> list[AccessLine]:
+    """The access-log objects among Envoy's output (its own log lines are not JSON)."""
     found = []
     for line in lines:
-        match = _ACCESS.match(line)
-        if match:
-            found.append(
-                AccessLine(
-                    match["method"],
-                    match["path"],
-                    int(match["status"]),
-                    match["decision"],
-                    match["original"],
-                    match["upstream"],
-                )
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        if set(record) != set(ACCESS_KEYS):
+            raise AssertionError(f"access-log line with other keys than the shipped format: {line}")
+        found.append(
+            AccessLine(
+                _text(record["method"]),
+                _text(record["path"]),
+                int(record["response_code"]),
+                _text(record["decision"]),
+                _text(record["original_path"]),
+                _text(record["upstream_host"]),
+                record,
             )
+        )
     return found
 
 

@@ -10,6 +10,7 @@ import subprocess
 import pytest
 import yaml
 
+import ops
 import policy
 from processes import ROOT, WASM_PATH, Envoy, render, run_envoy
 
@@ -52,8 +53,10 @@ def test_shipped_yaml_holds_the_contract(role):
     assert hcm["upgrade_configs"] == [{"upgrade_type": "websocket"}]
     assert hcm["http2_protocol_options"]["allow_connect"] is True
     assert hcm["access_log"][0]["name"] == "envoy.access_loggers.stdout"
-    log_format = hcm["access_log"][0]["typed_config"]["log_format"]["text_format_source"]["inline_string"]
-    assert "decision=%FILTER_STATE(wasm.cobrowse_l7fw_decision:PLAIN)%" in log_format
+    log_format = hcm["access_log"][0]["typed_config"]["log_format"]["json_format"]
+    # The keys `l7fw audit` and log pipelines read; tests/e2e/test_access_log.py checks the values.
+    assert set(log_format) == set(ops.ACCESS_KEYS)
+    assert log_format["listener"] == role
     tags = {t["tag_name"] for t in config["stats_config"]["stats_tags"]}
     assert tags == {"cobrowse_l7fw_listener", "cobrowse_l7fw_group"}
     names = [f["name"] for f in hcm["http_filters"]]
@@ -84,6 +87,7 @@ def test_roles_differ_only_in_role_settings():
         listener = render.listener(config)
         del listener["name"], listener["address"]["socket_address"]["port_value"]
         del render.connection_manager(config)["stat_prefix"]
+        del render.connection_manager(config)["access_log"][0]["typed_config"]["log_format"]["json_format"]["listener"]
         del render.wasm_plugin(config)["configuration"]["value"]
         return config
 

@@ -19,7 +19,7 @@ pub enum Failure {
     Usage(String),
 }
 
-fn read_config(path: &[u8]) -> Result<Vec<u8>, Failure> {
+pub fn read_config(path: &[u8]) -> Result<Vec<u8>, Failure> {
     let mut bytes = Vec::new();
     let read = if path == b"-" {
         std::io::stdin().read_to_end(&mut bytes).map(|_| ())

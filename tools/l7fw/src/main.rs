@@ -2,8 +2,9 @@
 //! rollout: the same messages and the same decisions as the module in Envoy.
 //!
 //! Exit status: 0 valid / forwarded, 1 refused (config invalid, or request not
-//! forwarded by `explain`), 2 usage or I/O error.
+//! forwarded by `explain`, or refused by `audit`), 2 usage, I/O error or bad input.
 
+mod audit;
 mod commands;
 
 use std::os::unix::ffi::OsStringExt;
@@ -13,7 +14,8 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   l7fw check CONFIG                          validate a plugin configuration (JSON file, or - for stdin)
   l7fw explain CONFIG METHOD PATH [--upgrade] the decision for one request
-  l7fw routes CONFIG                         the effective prefix table";
+  l7fw routes CONFIG                         the effective prefix table
+";
 
 fn main() -> ExitCode {
     // Arguments as bytes: a hostile path need not be UTF-8, and must not abort the tool.
@@ -29,7 +31,14 @@ fn main() -> ExitCode {
         [b"explain", config, method, path, b"--upgrade"] => {
             commands::explain(config, method, path, true)
         }
-        _ => Err(commands::Failure::Usage(USAGE.to_owned())),
+        [b"audit", rest @ ..] => match audit::audit(rest) {
+            Ok((out, status)) => {
+                print!("{out}");
+                return ExitCode::from(status);
+            }
+            Err(failure) => Err(failure),
+        },
+        _ => Err(commands::Failure::Usage(format!("{USAGE}{}", audit::USAGE))),
     };
     match result {
         Ok(out) => {

@@ -1,0 +1,291 @@
+//! `l7fw audit`: replays captured traffic (HAR files, the shipped JSON access log) through
+//! one or more configurations with the module's own decision code, and reports what each
+//! would not forward unchanged.
+//!
+//! Exit status: 0 nothing refused, 1 some request refused, 2 bad input (usage, an
+//! unreadable file or configuration, a malformed record: reported, skipped, and the whole
+//! report is still printed).
+
+mod access_log;
+mod har;
+mod progress;
+mod request;
+mod tally;
+
+use crate::commands::{read_config, Failure};
+use cobrowse_l7_firewall::log_escape::escape;
+use cobrowse_l7_firewall::outcome::Outcome;
+use progress::Progress;
+use request::Record;
+use std::ffi::OsStr;
+use std::fmt::Write;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use tally::Tally;
+
+pub const USAGE: &str =
+    "  l7fw audit -c CONFIG [-c CONFIG…] [--har|--log] [--depth N] [--top N] INPUT…
+                                             replay a HAR file or JSON access log (- for stdin)";
+
+/// Bad records shown one by one on stderr; the rest are counted.
+const SHOWN_BAD: u64 = 100;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Har,
+    AccessLog,
+}
+
+struct Options<'a> {
+    configs: Vec<&'a [u8]>,
+    inputs: Vec<&'a [u8]>,
+    format: Option<Format>,
+    depth: usize,
+    top: usize,
+}
+
+fn usage(why: &str) -> Failure {
+    Failure::Usage(format!("l7fw audit: {why}\nusage:\n{USAGE}"))
+}
+
+fn number(value: Option<&&[u8]>, flag: &str) -> Result<usize, Failure> {
+    value
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .ok_or_else(|| usage(&format!("{flag} needs a positive number")))
+}
+
+fn options<'a>(args: &[&'a [u8]]) -> Result<Options<'a>, Failure> {
+    let mut o = Options {
+        configs: Vec::new(),
+        inputs: Vec::new(),
+        format: None,
+        depth: 3,
+        top: 50,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match *arg {
+            b"-c" | b"--config" => o.configs.push(
+                args.next()
+                    .ok_or_else(|| usage("-c needs a configuration file"))?,
+            ),
+            b"--har" => o.format = Some(Format::Har),
+            b"--log" => o.format = Some(Format::AccessLog),
+            b"--depth" => o.depth = number(args.next(), "--depth")?,
+            b"--top" => o.top = number(args.next(), "--top")?,
+            flag if flag.starts_with(b"-") && flag.len() > 1 => {
+                return Err(usage(&format!("unknown option {}", escape(flag, 64))))
+            }
+            input => o.inputs.push(input),
+        }
+    }
+    if o.configs.is_empty() || o.inputs.is_empty() {
+        return Err(usage("needs at least one -c CONFIG and one INPUT"));
+    }
+    Ok(o)
+}
+
+/// Everything read so far, across inputs.
+struct Run {
+    tallies: Vec<Tally>,
+    records: u64,
+    bad: u64,
+}
+
+impl Run {
+    fn record(&mut self, name: &str, kind: &str, record: Record) {
+        self.records += 1;
+        match record {
+            Record::Request(request) => {
+                for tally in &mut self.tallies {
+                    tally.add(&request, || format!("{name} {kind} {}", request.at));
+                }
+            }
+            Record::Bad(bad) => {
+                self.bad += 1;
+                if self.bad <= SHOWN_BAD {
+                    eprintln!(
+                        "l7fw audit: {name}: {kind} {}: skipped: {}",
+                        bad.at, bad.problem
+                    );
+                } else if self.bad == SHOWN_BAD + 1 {
+                    eprintln!("l7fw audit: more bad records; the summary counts them");
+                }
+            }
+        }
+    }
+}
+
+/// An input opened for reading: its name for messages and its size when known.
+struct Input {
+    name: String,
+    reader: Box<dyn Read>,
+    size: Option<u64>,
+}
+
+fn open(input: &[u8]) -> Result<Input, String> {
+    if input == b"-" {
+        let reader = Box::new(std::io::stdin().lock());
+        return Ok(Input {
+            name: "stdin".to_owned(),
+            reader,
+            size: None,
+        });
+    }
+    let name = escape(input, 256);
+    let file = File::open(Path::new(OsStr::from_bytes(input)))
+        .map_err(|e| format!("l7fw audit: cannot read {name}: {e}"))?;
+    let size = file.metadata().ok().map(|m| m.len());
+    Ok(Input {
+        name,
+        reader: Box::new(file),
+        size,
+    })
+}
+
+fn read_input(run: &mut Run, input: &[u8], format: Option<Format>) -> Result<(), String> {
+    let Input { name, reader, size } = open(input)?;
+    let format = format.unwrap_or(if input.ends_with(b".har") {
+        Format::Har
+    } else {
+        Format::AccessLog
+    });
+    let (mut progress, counting) = Progress::new(&name, size, reader);
+    let reader = BufReader::with_capacity(1 << 16, counting);
+    let mut seen: u64 = 0;
+    let mut each = |kind: &str, record: Record| {
+        seen += 1;
+        run.record(&name, kind, record);
+        progress.tick(seen);
+    };
+    match format {
+        Format::AccessLog => access_log::read(reader, |r| each("line", r))
+            .map_err(|e| format!("l7fw audit: {name}: cannot read: {e}")),
+        Format::Har => {
+            har::read(reader, |r| each("entry", r)).map_err(|e| format!("l7fw audit: {name}: {e}"))
+        }
+    }
+}
+
+/// Runs the audit; the report goes to stdout whatever the exit status.
+pub fn audit(args: &[&[u8]]) -> Result<(String, u8), Failure> {
+    let o = options(args)?;
+    let mut tallies = Vec::new();
+    let mut names = Vec::new();
+    for config in &o.configs {
+        let firewall = cobrowse_l7_firewall::load(&read_config(config)?)
+            .map_err(|e| Failure::Usage(format!("{}: {}", escape(config, 256), e.log_line())))?;
+        tallies.push(Tally::new(firewall, o.depth));
+        names.push(escape(config, 256));
+    }
+    let mut run = Run {
+        tallies,
+        records: 0,
+        bad: 0,
+    };
+    let mut unreadable = 0;
+    for input in &o.inputs {
+        if let Err(message) = read_input(&mut run, input, o.format) {
+            eprintln!("{message}");
+            unreadable += 1;
+        }
+    }
+    let mut out = String::new();
+    for (tally, name) in run.tallies.iter().zip(&names) {
+        report(&mut out, tally, name, o.top);
+    }
+    let refused: u64 = run.tallies.iter().map(Tally::refused).sum();
+    let requests = run.records - run.bad;
+    let _ = writeln!(
+        out,
+        "audit: {requests} requests from {} input(s) against {} configuration(s): {}; {} bad record(s) skipped{}",
+        o.inputs.len(),
+        run.tallies.len(),
+        if refused == 0 { "nothing refused".to_owned() } else { format!("{refused} refusal(s)") },
+        run.bad,
+        if unreadable > 0 { format!(", {unreadable} input(s) unreadable") } else { String::new() },
+    );
+    let status = if run.bad > 0 || unreadable > 0 {
+        2
+    } else if refused > 0 {
+        1
+    } else {
+        0
+    };
+    Ok((out, status))
+}
+
+fn report(out: &mut String, tally: &Tally, name: &str, top: usize) {
+    let fw = &tally.firewall;
+    let _ = writeln!(out, "== {} ({name}): {}", fw.settings.name, fw.summary());
+    let sections: [(&str, &[Outcome]); 2] = [
+        (
+            "refused",
+            &[
+                Outcome::Denied,
+                Outcome::Rejected,
+                Outcome::MethodNotAllowed,
+            ],
+        ),
+        (
+            "rewritten (forwarded as /index.html, not refused)",
+            &[Outcome::Rewritten],
+        ),
+    ];
+    for (title, outcomes) in sections {
+        let groups = tally.groups(outcomes);
+        if groups.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{title}:");
+        let _ = writeln!(
+            out,
+            "  {:<34} {:>9}  {:<32} example",
+            "outcome", "requests", "prefix"
+        );
+        for g in groups.iter().take(top) {
+            let prefix = if g.prefix.is_empty() {
+                b"/".as_slice()
+            } else {
+                &g.prefix
+            };
+            let _ = writeln!(
+                out,
+                "  {:<34} {:>9}  {:<32} {}",
+                g.label,
+                g.count,
+                escape(prefix, 128),
+                g.example
+            );
+        }
+        if groups.len() > top {
+            let rest: u64 = groups.iter().skip(top).map(|g| g.count).sum();
+            let _ = writeln!(
+                out,
+                "  … and {} more group(s), {rest} request(s)",
+                groups.len() - top
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{}: {} requests: {} allowed, {} rewritten, {} refused ({} denied, {} rejected, {} method_not_allowed){}",
+        fw.settings.name,
+        tally.requests(),
+        tally.count(Outcome::Allowed),
+        tally.count(Outcome::Rewritten),
+        tally.refused(),
+        tally.count(Outcome::Denied),
+        tally.count(Outcome::Rejected),
+        tally.count(Outcome::MethodNotAllowed),
+        if fw.settings.mode == cobrowse_l7_firewall::config::Mode::DryRun {
+            "; mode dry_run: judged as if enforced"
+        } else {
+            ""
+        },
+    );
+}
