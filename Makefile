@@ -11,7 +11,7 @@ ENVOY_VERSION := 1.40.0
 ENVOY ?= $(abspath $(VENV)/bin/envoy)
 export ENVOY WASM_PATH := $(abspath $(WASM))
 
-.PHONY: all build tools venv run test test-unit test-e2e test-manifests test-browser lint fmt bench fuzz soak image clean
+.PHONY: all build tools venv run test test-unit test-e2e test-manifests test-browser test-audit test-monitoring lint fmt bench fuzz soak image clean
 
 # The OCI image Istio's WasmPlugin pulls (istio/Dockerfile).
 IMAGE ?= cobrowse-l7-firewall:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
@@ -37,7 +37,7 @@ venv: $(VENV)/.installed
 run: build tools venv
 	$(PY) scripts/run.py
 
-test: test-unit test-e2e test-manifests test-browser
+test: test-unit test-e2e test-manifests test-browser test-audit test-monitoring
 
 test-unit:
 	cargo test --workspace
@@ -52,6 +52,17 @@ test-manifests: build tools venv
 # Debian's chromium driven by Playwright through the shipped listeners (docs/testing-browser.md).
 test-browser: build tools venv
 	$(PY) -m pytest -q tests/browser
+
+# l7fw audit on a HAR Chromium exports through the internal listener, and on the shipped JSON access log.
+test-audit: build tools venv
+	$(PY) -m pytest -q tests/audit
+
+# Prometheus rules (promtool check + unit tests) and the dashboard's queries against a real
+# Prometheus scraping real Envoys (Debian packages prometheus, chromium: see .ci/run).
+test-monitoring: build tools venv
+	promtool check rules monitoring/cobrowse-l7fw.rules.yaml
+	cd monitoring && promtool test rules cobrowse-l7fw.rules.test.yaml
+	$(PY) -m pytest -q tests/monitoring
 
 # Needs a Docker engine, not just the client.
 image: build

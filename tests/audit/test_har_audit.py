@@ -9,13 +9,13 @@ requests the running module refused while the browser browsed.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 import oracle
 from conftest import LoggingEnvoy, plugin_file, run_l7fw
-
-playwright = pytest.importorskip("playwright.sync_api", reason="pip install -r tests/requirements.txt")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -42,11 +42,12 @@ IN_PAGE = """async () => {
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory, upstream):
     """The HAR Chromium wrote and the statuses it saw, from one browsing session."""
+    assert Path(CHROMIUM).exists(), "chromium is not installed (Debian package chromium)"
     workdir = tmp_path_factory.mktemp("har")
     envoy = LoggingEnvoy(workdir, "internal", upstream)
     har = workdir / "browser.har"
     try:
-        with playwright.sync_playwright() as p:
+        with sync_playwright() as p:
             context = p.chromium.launch_persistent_context(
                 str(workdir / "profile"),
                 executable_path=CHROMIUM,
