@@ -11,7 +11,7 @@ ENVOY_VERSION := 1.40.0
 ENVOY ?= $(abspath $(VENV)/bin/envoy)
 export ENVOY WASM_PATH := $(abspath $(WASM))
 
-.PHONY: all build tools venv run test test-unit test-e2e test-manifests test-browser test-audit test-monitoring lint fmt bench fuzz soak image clean
+.PHONY: all build tools venv run test test-unit test-e2e test-manifests test-browser test-audit test-monitoring lint fmt bench bench-audit fuzz soak image clean
 
 # The OCI image Istio's WasmPlugin pulls (istio/Dockerfile).
 IMAGE ?= cobrowse-l7-firewall:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
@@ -80,6 +80,10 @@ fmt:
 bench: build venv
 	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq wrk binaryen; }
 	$(PY) bench/run.py
+
+# Peak memory and time of `l7fw audit` on a generated access log (AUDIT_LOG_MIB, default 1024).
+bench-audit: tools venv
+	bash tools/l7fw/bench/run.sh
 
 # cargo-fuzz on the configuration parser and the decision: FUZZ_SECONDS each (default 60).
 fuzz:
