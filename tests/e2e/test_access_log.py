@@ -1,5 +1,6 @@
-"""The shipped access-log format: `decision=%FILTER_STATE(wasm.cobrowse_l7fw_decision:PLAIN)%`
-prints the filter's `<outcome>:<group or reason>` beside what Envoy did with the request.
+"""The shipped access log: one JSON object per line (`json_format`), whose `decision` is the
+filter's `<outcome>:<group or reason>` (%FILTER_STATE(wasm.cobrowse_l7fw_decision:PLAIN)%)
+beside what Envoy did with the request; `l7fw audit` replays these lines.
 
 Each request carries a unique query token so its line can be found in Envoy's output.
 """
@@ -83,8 +84,8 @@ def test_decision_is_logged(request, upstream, case):
 
 def test_requests_envoy_refuses_first_have_no_decision(external_norm):
     """%2F where Envoy refuses escaped slashes itself (REJECT_REQUEST, as a gateway shared
-    with other routes may run): Envoy answers 400 before the filter runs, so the line has
-    `decision=-`, telling an operator the 400 was Envoy's, not the firewall's."""
+    with other routes may run): Envoy answers 400 before the filter runs, so the line's
+    decision is null, telling an operator the 400 was Envoy's, not the firewall's."""
     status, line = logged(external_norm, "h1", "GET", b"/api/1/devices/a%2Fb?t=e1")
     assert (status, line.status, line.decision) == (400, 400, "-")
 
@@ -101,3 +102,49 @@ def test_filter_state_false_leaves_the_decision_out(no_filter_state):
         got, line = logged(no_filter_state, "h1", "GET", target)
         # Still enforced; only the access-log field is empty.
         assert (got, line.status, line.decision) == (status, status, "-")
+
+
+@pytest.mark.parametrize(
+    "listener,proto,method,target,headers,fields",
+    [
+        (
+            "internal",
+            "h1",
+            "GET",
+            b"/dashboard/y?t=j1",
+            [],
+            {"path": "/index.html?t=j1", "original_path": "/dashboard/y?t=j1", "upgrade": None, "protocol": "HTTP/1.1",
+             "response_code": 200, "response_code_details": "via_upstream", "decision": "rewritten:spa"},
+        ),
+        (
+            "external",
+            "h1",
+            "GET",
+            b"/api/1/devices?t=j2",
+            UPGRADE,
+            {"path": "/api/1/devices?t=j2", "original_path": None, "upgrade": "websocket", "protocol": "HTTP/1.1",
+             "response_code": 403, "decision": "denied:upgrade_not_allowed", "upstream_host": None},
+        ),
+        (
+            "external",
+            "h2",
+            "POST",
+            b"/api/1/sessions?t=j3",
+            [],
+            {"path": "/api/1/sessions?t=j3", "original_path": None, "upgrade": None, "protocol": "HTTP/2",
+             "response_code": 200, "decision": "allowed:sdk"},
+        ),
+    ],
+    ids=["rewrite", "upgrade-denied", "h2-allowed"],
+)
+def test_json_record(request, listener, proto, method, target, headers, fields):
+    """Every key of the shipped format, typed: strings, numbers, null for what is absent."""
+    envoy = request.getfixturevalue(listener)
+    _, line = logged(envoy, proto, method, target, headers)
+    record = line.record
+    assert record["listener"] == listener
+    assert record["method"] == method
+    for key, value in fields.items():
+        assert record[key] == value, (key, record)
+    assert isinstance(record["duration_ms"], int) and record["duration_ms"] >= 0
+    assert record["start_time"].endswith("Z")

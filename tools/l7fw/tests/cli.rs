@@ -161,3 +161,113 @@ fn bad_usage_exits_2() {
         assert!(err.starts_with("usage:"), "{err}");
     }
 }
+
+const EXTERNAL: &str = r#"{"name":"external","groups":["sdk"]}"#;
+
+fn temp_file(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("l7fw-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+fn access_line(method: &str, path: &str, original: Option<&str>, upgrade: Option<&str>) -> String {
+    let q = |v: Option<&str>| v.map_or("null".to_owned(), |v| format!("{v:?}"));
+    format!(
+        r#"{{"start_time":"2026-01-01T00:00:00.000Z","listener":"external","method":{method:?},"path":{path:?},"original_path":{},"upgrade":{},"protocol":"HTTP/1.1","response_code":200,"response_code_details":"via_upstream","decision":null,"duration_ms":1,"upstream_host":null}}"#,
+        q(original),
+        q(upgrade)
+    ) + "\n"
+}
+
+#[test]
+fn audit_of_an_access_log_groups_refusals_and_exits_1() {
+    let config = temp_file("external.json", EXTERNAL);
+    let log = [
+        access_line("GET", "/api/1/devices/1", None, None),
+        access_line("GET", "/api/2/devices/1", None, None),
+        access_line("GET", "/api/2/devices/2?x", None, None),
+        access_line("GET", "/api/1/devices", None, Some("websocket")),
+        access_line("GET", "/index.html", Some("/api/1/sessions/9"), None),
+    ]
+    .concat();
+    let (code, out, err) = l7fw(&["audit", "-c", &config, "-"], &log);
+    assert_eq!((code, err.as_str()), (1, ""), "{out}");
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .filter(|l| l.starts_with("  ") && l.contains(':'))
+        .map(|l| l.split_whitespace().take(3).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            vec!["denied:not_covered", "2", "/api/2/devices"],
+            vec!["denied:upgrade_not_allowed", "1", "/api/1/devices"],
+        ],
+        "{out}"
+    );
+    assert!(
+        out.contains("GET \"/api/2/devices/1\" (stdin line 2)"),
+        "{out}"
+    );
+    // original_path (the client's) is decided, not the rewritten path.
+    assert!(out.contains(
+        "external: 5 requests: 2 allowed, 0 rewritten, 3 refused (3 denied, 0 rejected, 0 method_not_allowed)"
+    ));
+    assert!(out.ends_with(
+        "audit: 5 requests from 1 input(s) against 1 configuration(s): 3 refusal(s); 0 bad record(s) skipped\n"
+    ));
+}
+
+#[test]
+fn audit_of_a_har_file_counts_websocket_entries_as_upgrades() {
+    let config = temp_file("external-har.json", EXTERNAL);
+    let har = temp_file(
+        "capture.har",
+        r#"{"log":{"version":"1.2","entries":[
+          {"request":{"method":"GET","url":"http://gw/sockets/1/x","headers":[]},"response":{"status":101},"_resourceType":"websocket"},
+          {"request":{"method":"GET","url":"ws://gw/api/1/sessions/1","headers":[]},"response":{"status":0},"_resourceType":"websocket"},
+          {"request":{"method":"GET","url":"https://gw/api/1/devices?a=1#f","headers":[]},"response":{"status":200}}
+        ]}}"#,
+    );
+    let (code, out, _) = l7fw(&["audit", "-c", &config, &har], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("denied:upgrade_not_allowed"), "{out}");
+    assert!(out.contains("external: 3 requests: 2 allowed"), "{out}");
+    // The same file read as an access log is one bad record per line: exit 2.
+    let (code, _, err) = l7fw(&["audit", "-c", &config, "--log", &har], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("line 1: skipped"), "{err}");
+}
+
+#[test]
+fn audit_exits_0_when_nothing_is_refused_and_2_on_bad_input() {
+    let config = temp_file("external-ok.json", EXTERNAL);
+    let ok = access_line("GET", "/api/1/devices", None, None);
+    assert_eq!(l7fw(&["audit", "-c", &config, "-"], &ok).0, 0);
+    let bad = format!("{ok}not json\n{ok}");
+    let (code, out, err) = l7fw(&["audit", "-c", &config, "-"], &bad);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("l7fw audit: stdin: line 2: skipped: not an access-log JSON object"),
+        "{err}"
+    );
+    assert!(
+        out.contains("2 requests from 1 input(s)") && out.contains("1 bad record(s) skipped"),
+        "{out}"
+    );
+    let (code, _, err) = l7fw(&["audit", "-c", &config, "--har", "-"], "{\"log\":{}}");
+    assert_eq!(code, 2);
+    assert!(err.contains("no log.entries array"), "{err}");
+    for args in [
+        &["audit"][..],
+        &["audit", "-c", &config][..],
+        &["audit", "--nope", "x"][..],
+        &["audit", "-c", &config, "--depth", "0", "-"][..],
+    ] {
+        let (code, _, err) = l7fw(args, "");
+        assert_eq!(code, 2, "{args:?}");
+        assert!(err.contains("usage:"), "{err}");
+    }
+}
