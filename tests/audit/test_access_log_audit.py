@@ -14,7 +14,7 @@ import pytest
 
 import oracle
 import ops
-from clients import H2Connection, send
+from clients import H2Connection, http1, send
 from conftest import LoggingEnvoy, plugin_file, run_l7fw
 from ops import UPGRADE
 
@@ -65,7 +65,9 @@ def logs(tmp_path_factory, upstream):
         try:
             for request in [*traffic, HOSTILE]:
                 drive(envoy, *request)
-            count = len(traffic) + 1
+            # A byte Envoy's codec refuses: a 400 before any filter, logged without a method.
+            assert http1(envoy.port, b"GET /a\x80 HTTP/1.1\r\nhost: x\r\n\r\n").status == 400
+            count = len(traffic) + 2
             ops.wait_until(
                 lambda: len(envoy.access_log.read_text().splitlines()) >= count or None,
                 ops.TIMEOUT,
@@ -86,7 +88,7 @@ def expected(role: str) -> dict[str, int]:
 def logged(log) -> dict[str, int]:
     """What the module decided, from the `decision` field of its own access log."""
     labels = [json.loads(line)["decision"] for line in log.read_text().splitlines()]
-    return oracle.totals("allowed" if d.startswith("allowed:") else d for d in labels)
+    return oracle.totals("allowed" if d.startswith("allowed:") else d for d in labels if d is not None)
 
 
 @pytest.mark.parametrize("role", ["external", "internal"])
@@ -98,6 +100,8 @@ def test_audit_of_the_shipped_config_matches_contract_and_module(logs, role):
     assert result.returncode == 1, out
     requests = len(TRAFFIC[role]) + 1
     assert f"audit: {requests} requests from 1 input(s) against 1 configuration(s)" in out
+    # Envoy's own 400 is counted apart, neither replayed nor a bad line.
+    assert out.endswith("; 1 line(s) without a method not replayed (Envoy answered before any filter)\n"), out
     assert result.stderr == b""
 
 
@@ -126,7 +130,7 @@ def test_a_candidate_config_shows_what_adding_a_route_changes(logs):
 
 def test_nothing_refused_exits_0(logs):
     workdir, log = logs[0], logs[1]["external"]
-    allowed = [line for line in log.read_text().splitlines() if json.loads(line)["decision"].startswith("allowed:")]
+    allowed = [line for line in log.read_text().splitlines() if (json.loads(line)["decision"] or "").startswith("allowed:")]
     assert allowed
     result = run_l7fw("audit", "-c", str(workdir / "external.json"), "--log", "-", stdin="\n".join(allowed).encode())
     assert result.returncode == 0, result.stdout
@@ -136,14 +140,14 @@ def test_nothing_refused_exits_0(logs):
 def test_bad_lines_are_reported_by_number_skipped_and_exit_2(logs):
     workdir, log = logs[0], logs[1]["internal"]
     lines = log.read_text().splitlines()
-    lines[2:2] = ["[2026-11-30 12:00:00.000][1][info][main] an Envoy log line", '{"path":"/x"}']
+    lines[2:2] = ["[2026-11-30 12:00:00.000][1][info][main] an Envoy log line", '{"method":5,"path":"/x"}']
     damaged = workdir / "damaged.log"
     damaged.write_text("\n".join(lines) + "\n")
     result = run_l7fw("audit", "-c", str(workdir / "internal.json"), str(damaged))
     err = result.stderr.decode()
     assert result.returncode == 2
     assert f"{damaged}: line 3: skipped: not an access-log JSON object" in err, err
-    assert f"{damaged}: line 4: skipped: no \"method\"" in err, err
+    assert f"{damaged}: line 4: skipped: not an access-log JSON object: invalid type: integer `5`" in err, err
     out = result.stdout.decode()
     assert oracle.report_totals(out) == expected("internal")
     assert "2 bad record(s) skipped" in out

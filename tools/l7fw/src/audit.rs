@@ -94,6 +94,8 @@ struct Run {
     tallies: Vec<Tally>,
     records: u64,
     bad: u64,
+    /// Access-log lines of requests Envoy answered before any filter (no method).
+    before_filters: u64,
 }
 
 impl Run {
@@ -105,6 +107,7 @@ impl Run {
                     tally.add(&request, || format!("{name} {kind} {}", request.at));
                 }
             }
+            Record::BeforeFilters => self.before_filters += 1,
             Record::Bad(bad) => {
                 self.bad += 1;
                 if self.bad <= SHOWN_BAD {
@@ -186,6 +189,7 @@ pub fn audit(args: &[&[u8]]) -> Result<(String, u8), Failure> {
         tallies,
         records: 0,
         bad: 0,
+        before_filters: 0,
     };
     let mut unreadable = 0;
     for input in &o.inputs {
@@ -199,14 +203,19 @@ pub fn audit(args: &[&[u8]]) -> Result<(String, u8), Failure> {
         report(&mut out, tally, name, o.top);
     }
     let refused: u64 = run.tallies.iter().map(Tally::refused).sum();
-    let requests = run.records - run.bad;
+    let requests = run.records - run.bad - run.before_filters;
     let _ = writeln!(
         out,
-        "audit: {requests} requests from {} input(s) against {} configuration(s): {}; {} bad record(s) skipped{}",
+        "audit: {requests} requests from {} input(s) against {} configuration(s): {}; {} bad record(s) skipped{}{}",
         o.inputs.len(),
         run.tallies.len(),
         if refused == 0 { "nothing refused".to_owned() } else { format!("{refused} refusal(s)") },
         run.bad,
+        if run.before_filters > 0 {
+            format!("; {} line(s) without a method not replayed (Envoy answered before any filter)", run.before_filters)
+        } else {
+            String::new()
+        },
         if unreadable > 0 { format!(", {unreadable} input(s) unreadable") } else { String::new() },
     );
     let status = if run.bad > 0 || unreadable > 0 {

@@ -41,7 +41,7 @@ fn parse(line: &[u8], at: u64) -> Record {
         Err(e) => return bad(format!("not an access-log JSON object: {e}")),
     };
     let Some(method) = present(parsed.method.as_deref()) else {
-        return bad("no \"method\"".to_owned());
+        return Record::BeforeFilters;
     };
     let target = present(parsed.original_path.as_deref()).or(present(parsed.path.as_deref()));
     Record::Request(Request {
@@ -59,11 +59,10 @@ mod tests {
 
     fn records(text: &str) -> Vec<Result<Request, BadRecord>> {
         let mut out = Vec::new();
-        read(text.as_bytes(), |r| {
-            out.push(match r {
-                Record::Request(r) => Ok(r),
-                Record::Bad(b) => Err(b),
-            })
+        read(text.as_bytes(), |r| match r {
+            Record::Request(r) => out.push(Ok(r)),
+            Record::Bad(b) => out.push(Err(b)),
+            Record::BeforeFilters => {}
         })
         .unwrap_or_else(|e| panic!("{e}"));
         out
@@ -99,13 +98,19 @@ mod tests {
 
     #[test]
     fn bad_lines_carry_their_number() {
-        let got =
-            records("{\"method\":\"GET\",\"path\":\"/a\"}\nnot json\n{\"path\":\"/a\"}\n[1]\n");
+        let got = records(concat!(
+            "{\"method\":\"GET\",\"path\":\"/a\"}\n",
+            "not json\n",
+            "{\"method\":null,\"path\":null}\n",
+            "[1]\n",
+            "{\"method\":7,\"path\":\"/a\"}\n",
+        ));
         let bad: Vec<u64> = got
             .iter()
             .filter_map(|r| r.as_ref().err())
             .map(|b| b.at)
             .collect();
-        assert_eq!(bad, vec![2, 3, 4]);
+        assert_eq!(bad, vec![2, 4, 5]);
+        assert_eq!(got.len(), 4, "the line without a method is not a request");
     }
 }

@@ -196,11 +196,10 @@ mod tests {
 
     fn records(text: &str) -> Result<Vec<Result<Request, BadRecord>>, String> {
         let mut out = Vec::new();
-        read(text.as_bytes(), |r| {
-            out.push(match r {
-                Record::Request(r) => Ok(r),
-                Record::Bad(b) => Err(b),
-            })
+        read(text.as_bytes(), |r| match r {
+            Record::Request(r) => out.push(Ok(r)),
+            Record::Bad(b) => out.push(Err(b)),
+            Record::BeforeFilters => {}
         })?;
         Ok(out)
     }

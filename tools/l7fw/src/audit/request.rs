@@ -23,6 +23,9 @@ pub struct BadRecord {
 pub enum Record {
     Request(Request),
     Bad(BadRecord),
+    /// A well-formed access-log line without a method: Envoy answered before any filter
+    /// ran (a codec error), so there is nothing to replay. Counted, not an error.
+    BeforeFilters,
 }
 
 /// An optional string field as access logs write it: JSON null, absent, or Envoy's `-`.
