@@ -6,13 +6,15 @@ plugin configuration is run through `l7fw check` and compared with the tested En
 envoy/, so the manifests cannot drift from what the end-to-end tests prove. Each EnvoyFilter
 patch is also loaded, as written, into the pinned Envoy with the real module.
 
-Schemas: $SCHEMAS_DIR, else ../shared/schemas beside the repository. Tools: $L7FW (else
+Schemas: tests/manifests/schemas (committed with their provenance and digests; $SCHEMAS_DIR
+overrides it to try newer ones). Tools: $L7FW (else
 target/release/l7fw, built if missing), $ENVOY and $WASM_PATH as for tests/e2e.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import re
@@ -84,8 +86,11 @@ def ids(items: list[Manifest]) -> list[str]:
     return [m.id for m in items]
 
 
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
+
+
 def schemas_dir() -> Path:
-    return Path(os.environ.get("SCHEMAS_DIR") or REPO.parent / "shared" / "schemas")
+    return Path(os.environ.get("SCHEMAS_DIR") or SCHEMAS)
 
 
 def validator(kind: str) -> jsonschema.protocols.Validator:
@@ -188,6 +193,25 @@ def test_schema_rejects_an_invalid_fail_strategy():
     broken["spec"]["failStrategy"] = "FAIL_SOMETIMES"
     errors = schema_errors("WasmPlugin", broken)
     assert any(e.startswith("spec.failStrategy:") for e in errors), errors
+
+
+def test_schema_rejects_a_misspelled_field():
+    broken = copy.deepcopy(role_manifest("WasmPlugin", "external").obj)
+    broken["spec"]["failStrategyy"] = broken["spec"].pop("failStrategy")
+    errors = schema_errors("WasmPlugin", broken)
+    assert any("failStrategyy" in e for e in errors), errors
+    broken = copy.deepcopy(role_manifest("EnvoyFilter", "external").obj)
+    broken["spec"]["configPatches"][0]["match"]["listner"] = {}
+    errors = schema_errors("EnvoyFilter", broken)
+    assert any("listner" in e for e in errors), errors
+
+
+def test_committed_schemas_match_their_recorded_digests():
+    """schemas/README.md records where each file came from and its SHA-256."""
+    readme = (SCHEMAS / "README.md").read_text(encoding="utf-8")
+    for _, name in KINDS.values():
+        digest = hashlib.sha256((SCHEMAS / name).read_bytes()).hexdigest()
+        assert f"{digest}  {name}" in readme, f"{name}: digest {digest} not recorded in schemas/README.md"
 
 
 def test_schema_rejects_an_invalid_patch_operation():
