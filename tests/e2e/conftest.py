@@ -13,7 +13,25 @@ from dataclasses import dataclass
 import pytest
 
 import policy
-from processes import ROOT, WASM_PATH, Envoy, Upstream, render
+from processes import ROOT, WASM_PATH, Envoy, Upstream, envoy_check, render
+
+ENVOY_VERSION: str | None = None
+
+
+def pytest_sessionstart(session):
+    """Stop at once, with one line naming the problem, on an Envoy that cannot run the module
+    (e.g. one built without a Wasm runtime), instead of failing every test obscurely."""
+    global ENVOY_VERSION
+    ok, line, ENVOY_VERSION = envoy_check()
+    if not ok:
+        raise pytest.UsageError(line)  # one line, exit status 4, before any test
+
+
+@pytest.fixture(scope="session")
+def envoy_version() -> tuple[int, ...]:
+    """The Envoy under test, as (major, minor, patch)."""
+    assert ENVOY_VERSION, "the Envoy check did not run"
+    return tuple(int(part) for part in ENVOY_VERSION.split("."))
 
 
 @dataclass

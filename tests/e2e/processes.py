@@ -20,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "envoy"))
+sys.path.insert(0, str(ROOT / "scripts"))
+import check_envoy
 import render
 
 ENVOY = os.environ.get("ENVOY") or str(ROOT / ".venv" / "bin" / "envoy")
@@ -27,6 +29,11 @@ WASM_PATH = os.environ.get("WASM_PATH") or str(ROOT / "target/wasm32-wasip1/rele
 DEMO_UPSTREAM = os.environ.get("DEMO_UPSTREAM") or str(ROOT / "target/release/demo-upstream")
 
 START_TIMEOUT = 30.0
+
+
+def envoy_check() -> tuple[bool, str, str | None]:
+    """Whether ENVOY can run the module (an Envoy without a Wasm runtime cannot), in one line."""
+    return check_envoy.check(ENVOY, WASM_PATH)
 
 
 def require_file(path: str, hint: str) -> None:
