@@ -86,8 +86,9 @@ test-monitoring: build tools venv envoy-check
 IMAGE_TOOLS := umoci skopeo docker-registry
 test-image: build tools venv envoy-check
 	@missing=$$(for t in $(IMAGE_TOOLS); do command -v $$t >/dev/null || echo $$t; done); \
-	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	elif [ -n "$$missing" ]; then echo "test-image: needs" $$missing "(Debian: apt-get install" $$missing")"; exit 1; fi
 	$(PY) -m pytest -q tests/image
 
 # The e2e suites whose answers depend on Envoy, against every version in ENVOY_MATRIX.

@@ -27,6 +27,10 @@ DEFAULT_WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "cobrowse_l7_fire
 RUNTIME = "envoy.wasm.runtime.v8"
 # What Envoy says when the runtime was left out of its build (same words for v8, wamr, wasmtime).
 NO_RUNTIME = "compiled without support"
+HCM_NAME = "envoy.filters.network.http_connection_manager"
+HCM_TYPE = (
+    "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+)
 PLUGIN_CONFIG = '{"name":"envoy_check","groups":["sdk"]}'
 
 
@@ -47,7 +51,10 @@ def minimal_config(wasm: str) -> dict:
             "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
             "config": {
                 "root_id": "cobrowse_l7_firewall",
-                "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": PLUGIN_CONFIG},
+                "configuration": {
+                    "@type": "type.googleapis.com/google.protobuf.StringValue",
+                    "value": PLUGIN_CONFIG,
+                },
                 "vm_config": {"runtime": RUNTIME, "code": {"local": {"filename": wasm}}},
             },
         },
@@ -57,7 +64,7 @@ def minimal_config(wasm: str) -> dict:
         "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
     }
     hcm = {
-        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "@type": HCM_TYPE,
         "stat_prefix": "check",
         "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": []}]},
         "http_filters": [http_filter, router],
@@ -65,7 +72,7 @@ def minimal_config(wasm: str) -> dict:
     listener = {
         "name": "check",
         "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
-        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}],
+        "filter_chains": [{"filters": [{"name": HCM_NAME, "typed_config": hcm}]}],
     }
     return {"static_resources": {"listeners": [listener]}}
 

@@ -37,7 +37,8 @@ def free_port() -> int:
 
 def run(argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    assert result.returncode == 0, f"{' '.join(argv)} exited {result.returncode}\n{result.stdout}{result.stderr}"
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{' '.join(argv)} exited {result.returncode}\n{output}"
     return result
 
 

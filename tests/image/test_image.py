@@ -21,7 +21,9 @@ from conftest import TAG, run
 
 ISTIO_MANIFESTS = {
     "application/vnd.oci.image.manifest.v1+json": "application/vnd.oci.image.layer.v1.tar+gzip",
-    "application/vnd.docker.distribution.manifest.v2+json": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    "application/vnd.docker.distribution.manifest.v2+json": (
+        "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    ),
 }
 SKOPEO = ["skopeo", "--insecure-policy"]
 
@@ -69,17 +71,19 @@ def local_manifest(layout: Path) -> tuple[bytes, str]:
     return (layout / "blobs" / algorithm / hex_digest).read_bytes(), entry["digest"]
 
 
+def layout_blob(layout: Path):
+    return lambda digest: (layout / "blobs" / "sha256" / digest.partition(":")[2]).read_bytes()
+
+
 def test_built_image_is_what_istio_pulls(image_layout, module_bytes):
     manifest, digest = local_manifest(image_layout)
     assert sha256(manifest) == digest
-    check_istio_image(manifest, lambda d: (image_layout / "blobs" / "sha256" / d.partition(":")[2]).read_bytes(), module_bytes)
-    config = json.loads((image_layout / "blobs" / "sha256" / json.loads(manifest)["config"]["digest"][7:]).read_bytes())
-    assert config["rootfs"]["diff_ids"] == [sha256(tarball(image_layout, manifest))]
-
-
-def tarball(layout: Path, manifest: bytes) -> bytes:
-    digest = json.loads(manifest)["layers"][0]["digest"]
-    return gzip.decompress((layout / "blobs" / "sha256" / digest[7:]).read_bytes())
+    blob = layout_blob(image_layout)
+    check_istio_image(manifest, blob, module_bytes)
+    # The config names the uncompressed layer: what a runtime verifies after unpacking.
+    parsed = json.loads(manifest)
+    config = json.loads(blob(parsed["config"]["digest"]))
+    assert config["rootfs"]["diff_ids"] == [sha256(gzip.decompress(blob(parsed["layers"][0]["digest"])))]
 
 
 def test_registry_round_trip_keeps_the_digest(image_layout, pushed):
@@ -100,7 +104,7 @@ def test_pulled_image_holds_exactly_the_shipped_module(tmp_path, pushed, module_
 def test_check_refuses_an_image_istio_would_not_load(image_layout, module_bytes):
     """The checks above can fail: another module, or an uncompressed layer, is caught."""
     manifest, _ = local_manifest(image_layout)
-    blob = lambda d: (image_layout / "blobs" / "sha256" / d.partition(":")[2]).read_bytes()  # noqa: E731
+    blob = layout_blob(image_layout)
     with pytest.raises(AssertionError):
         check_istio_image(manifest, blob, module_bytes + b"\0")
     uncompressed = json.loads(manifest)

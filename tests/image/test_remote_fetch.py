@@ -47,11 +47,10 @@ def remote_config(upstream, file_server, sha256: str) -> dict:
     module_cluster = copy.deepcopy(render.cluster(config))
     module_cluster["name"] = MODULE_CLUSTER
     module_cluster.pop("typed_extension_protocol_options", None)
+    address = {"socket_address": {"address": "127.0.0.1", "port_value": file_server.port}}
     module_cluster["load_assignment"] = {
         "cluster_name": MODULE_CLUSTER,
-        "endpoints": [
-            {"lb_endpoints": [{"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": file_server.port}}}}]}
-        ],
+        "endpoints": [{"lb_endpoints": [{"endpoint": {"address": address}}]}],
     }
     config["static_resources"]["clusters"].append(module_cluster)
     return config
@@ -59,7 +58,8 @@ def remote_config(upstream, file_server, sha256: str) -> dict:
 
 def test_envoy_fetches_the_module_and_enforces_it(tmp_path, upstream, file_server, module_bytes):
     before = len(file_server.requested)
-    envoy = Envoy(remote_config(upstream, file_server, hashlib.sha256(module_bytes).hexdigest()), tmp_path, "remote")
+    right = hashlib.sha256(module_bytes).hexdigest()
+    envoy = Envoy(remote_config(upstream, file_server, right), tmp_path, "remote")
     try:
         assert "/cobrowse_l7_firewall.wasm" in file_server.requested[before:]
         port = envoy.ports["external"]
