@@ -6,9 +6,9 @@ plugin configuration is run through `l7fw check` and compared with the tested En
 envoy/, so the manifests cannot drift from what the end-to-end tests prove. Each EnvoyFilter
 patch is also loaded, as written, into the pinned Envoy with the real module.
 
-Schemas: tests/manifests/schemas (committed with their provenance and digests; $SCHEMAS_DIR
-overrides it to try newer ones). Tools: $L7FW (else
-target/release/l7fw, built if missing), $ENVOY and $WASM_PATH as for tests/e2e.
+Schemas: tests/manifests/schemas, committed with their provenance and digests ($SCHEMAS_DIR
+overrides it to try newer ones). Tools: $L7FW (else target/release/l7fw, built if missing),
+$ENVOY and $WASM_PATH as for tests/e2e.
 """
 
 from __future__ import annotations
