@@ -68,27 +68,26 @@ test-manifests: build tools venv envoy-check
 
 # Debian's chromium driven by Playwright through the shipped listeners (docs/testing-browser.md).
 test-browser: build tools venv envoy-check
+	bash scripts/need-debian.sh chromium
 	$(PY) -m pytest -q tests/browser
 
 # l7fw audit on a HAR Chromium exports through the internal listener, and on the shipped JSON access log.
 test-audit: build tools venv envoy-check
+	bash scripts/need-debian.sh chromium
 	$(PY) -m pytest -q tests/audit
 
 # Prometheus rules (promtool check + unit tests) and the dashboard's queries against a real
-# Prometheus scraping real Envoys (Debian packages prometheus, chromium: see .ci/run).
+# Prometheus scraping real Envoys (Debian package prometheus, installed here when missing).
 test-monitoring: build tools venv envoy-check
+	bash scripts/need-debian.sh prometheus promtool:prometheus
 	promtool check rules monitoring/cobrowse-l7fw.rules.yaml
 	cd monitoring && promtool test rules cobrowse-l7fw.rules.test.yaml
 	$(PY) -m pytest -q tests/monitoring
 
 # Distribution: make image's OCI image through a local registry (umoci, skopeo, docker-registry
 # from Debian, installed here when missing and apt-get can), and Envoy's own remote fetch.
-IMAGE_TOOLS := umoci skopeo docker-registry
 test-image: build tools venv envoy-check
-	@missing=$$(for t in $(IMAGE_TOOLS); do command -v $$t >/dev/null || echo $$t; done); \
-	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	elif [ -n "$$missing" ]; then echo "test-image: needs" $$missing "(Debian: apt-get install" $$missing")"; exit 1; fi
+	bash scripts/need-debian.sh umoci skopeo docker-registry
 	$(PY) -m pytest -q tests/image
 
 # The e2e suites whose answers depend on Envoy, against every version in ENVOY_MATRIX.
@@ -109,7 +108,7 @@ fmt:
 
 # wrk (Debian) drives the load; installed here when missing and apt-get can.
 bench: build venv
-	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq wrk binaryen; }
+	bash scripts/need-debian.sh wrk wasm-opt:binaryen
 	$(PY) bench/run.py
 
 # Peak memory and time of `l7fw audit` on a generated access log (AUDIT_LOG_MIB, default 1024).
