@@ -91,25 +91,25 @@ def localize(
     return config
 
 
+def _path_handling(config: dict, on: bool) -> dict:
+    config = copy.deepcopy(config)
+    hcm = connection_manager(config)
+    hcm["normalize_path"] = on
+    hcm["merge_slashes"] = on
+    hcm["path_with_escaped_slashes_action"] = "REJECT_REQUEST" if on else "KEEP_UNCHANGED"
+    return config
+
+
 def with_normalization(config: dict) -> dict:
     """Envoy's own path handling on (RFC 3986 normalization, merged slashes, escaped slashes
     refused): what a gateway shared with other routes may run. The filter's answers hold."""
-    config = copy.deepcopy(config)
-    hcm = connection_manager(config)
-    hcm["normalize_path"] = True
-    hcm["merge_slashes"] = True
-    hcm["path_with_escaped_slashes_action"] = "REJECT_REQUEST"
-    return config
+    return _path_handling(config, True)
 
 
 def without_normalization(config: dict) -> dict:
-    """Envoy's own path handling off, so hostile paths reach the filter exactly as sent."""
-    config = copy.deepcopy(config)
-    hcm = connection_manager(config)
-    hcm["normalize_path"] = False
-    hcm["merge_slashes"] = False
-    hcm["path_with_escaped_slashes_action"] = "KEEP_UNCHANGED"
-    return config
+    """Envoy's own path handling off, so hostile paths reach the filter exactly as sent
+    (the shipped configs' own settings)."""
+    return _path_handling(config, False)
 
 
 def with_plugin_configuration(config: dict, text: str) -> dict:

@@ -15,19 +15,8 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 import oracle
+from chromium import CHROMIUM, CHROMIUM_ARGS
 from conftest import LoggingEnvoy, plugin_file, run_l7fw
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 # What the page does after loading, in the page: an SPA navigation target, a POST where
 # only GET/HEAD load the app, a WebSocket outside /sockets/1/, a route Cobrowse might add.

@@ -8,7 +8,6 @@ name, since this directory's conftest is the one pytest calls `conftest`, and a 
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from playwright.sync_api import sync_playwright
 
 E2E = Path(__file__).resolve().parents[1] / "e2e"
 sys.path.insert(0, str(E2E))
+
+from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 
 def pytest_configure(config):
@@ -27,20 +28,6 @@ def pytest_configure(config):
     config.pluginmanager.register(module, spec.name)
 
 
-# Debian's chromium; Playwright drives it, it never downloads a browser of its own.
-CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # Containers often give /dev/shm 64 MiB, which Chromium's renderers can exhaust.
-    "--disable-dev-shm-usage",
-]
 # Every wait is bounded well under the suite's timeout, so a failure names what it awaited.
 PAGE_TIMEOUT_MS = 10_000
 
