@@ -11,7 +11,7 @@ Tests also derive variants from it: Envoy's path normalization off, or another p
 configuration, or the listener served from a watched LDS file instead of the bootstrap.
 Everything else (filters, their order, failure policy, upgrades) stays as shipped.
 
-    python envoy/render.py envoy/internal.yaml --wasm target/.../x.wasm --upstream 127.0.0.1:8080
+    python envoy/render.py envoy/internal.yaml --wasm dist/cobrowse_l7_firewall.wasm --upstream 127.0.0.1:8080
 """
 
 from __future__ import annotations

@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
-# Builds the module, then shrinks it with wasm-opt (Debian: binaryen) when installed.
-# cargo decides whether anything changed; wasm-opt runs only on a freshly linked module.
+# Builds the shipped module, dist/cobrowse_l7_firewall.wasm: cargo's wasm32-wasip1 output
+# with every export not in src/host/exports.list removed (tools/trim-exports), then
+# wasm-opt -O3 (Debian: binaryen). Cargo's own output is never modified. The processed
+# module is rebuilt whenever the content of any input changes (a hash, not timestamps:
+# cargo may put back an older artifact with its old timestamp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-wasm=target/wasm32-wasip1/release/cobrowse_l7_firewall.wasm
-stamp="$wasm.optimized"
+raw=target/wasm32-wasip1/release/cobrowse_l7_firewall.wasm
+keep=src/host/exports.list
+trim=target/release/trim-exports
+out=dist/cobrowse_l7_firewall.wasm
+stamp=dist/.cobrowse_l7_firewall.inputs
+
+command -v wasm-opt >/dev/null || {
+  echo "error: wasm-opt not found: apt-get install binaryen" >&2
+  exit 1
+}
 cargo build --release --target wasm32-wasip1 -p cobrowse-l7-firewall
-if ! command -v wasm-opt >/dev/null; then
-  echo "note: wasm-opt not found (apt-get install binaryen); module left unoptimized"
-elif [[ ! -f "$stamp" || "$wasm" -nt "$stamp" ]]; then
+cargo build --release -p trim-exports
+mkdir -p dist
+inputs=$(sha256sum "$raw" "$keep" "$trim" "$0"; wasm-opt --version)
+if [[ ! -f "$out" || ! -f "$stamp" || "$(cat "$stamp")" != "$inputs" ]]; then
+  "$trim" "$keep" "$raw" "$out.trimmed"
   wasm-opt -O3 --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
-    --enable-nontrapping-float-to-int "$wasm" -o "$wasm.tmp"
-  mv "$wasm.tmp" "$wasm"
-  touch "$stamp"
+    --enable-nontrapping-float-to-int "$out.trimmed" -o "$out.tmp"
+  rm -f "$out.trimmed"
+  mv "$out.tmp" "$out"
+  printf '%s\n' "$inputs" >"$stamp"
 fi
-echo "module: $wasm ($(stat -c %s "$wasm") bytes)"
+echo "module: $out ($(stat -c %s "$out") bytes; cargo's output $(stat -c %s "$raw"))"

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "envoy"))
 import render
 
 ENVOY = os.environ.get("ENVOY") or str(ROOT / ".venv" / "bin" / "envoy")
-WASM_PATH = os.environ.get("WASM_PATH") or str(ROOT / "target/wasm32-wasip1/release/cobrowse_l7_firewall.wasm")
+WASM_PATH = os.environ.get("WASM_PATH") or str(ROOT / "dist/cobrowse_l7_firewall.wasm")
 DEMO_UPSTREAM = os.environ.get("DEMO_UPSTREAM") or str(ROOT / "target/release/demo-upstream")
 ROLES = ("external", "internal")
 

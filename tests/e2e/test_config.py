@@ -106,7 +106,7 @@ def test_docker_compose_runs_the_same_yaml_on_the_pinned_image():
     )
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
-    wasm = str(ROOT / "target/wasm32-wasip1/release/cobrowse_l7_firewall.wasm")
+    wasm = str(ROOT / "dist/cobrowse_l7_firewall.wasm")
     for role, expected in ROLES.items():
         service = services[f"envoy-{role}"]
         assert service["image"] == "envoyproxy/envoy:v1.40.0"

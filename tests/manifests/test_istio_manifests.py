@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 ISTIO = REPO / "istio"
 ROOT_ID = "cobrowse_l7_firewall"
 ROLES = ("external", "internal")
-MODULE = "target/wasm32-wasip1/release/cobrowse_l7_firewall.wasm"
+MODULE = "dist/cobrowse_l7_firewall.wasm"
 
 # kind -> (apiVersion, schema file)
 KINDS = {
