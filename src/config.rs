@@ -98,6 +98,9 @@ pub struct LogSettings {
     pub level: LogLevel,
     /// How many bytes of the path that line shows before truncating.
     pub max_path_bytes: usize,
+    /// Refusal lines per second and worker at most; the rest are counted in one summary
+    /// line a second. Counters stay exact.
+    pub max_per_second: u32,
 }
 
 impl Default for LogSettings {
@@ -105,6 +108,7 @@ impl Default for LogSettings {
         LogSettings {
             level: LogLevel::Info,
             max_path_bytes: 256,
+            max_per_second: 10,
         }
     }
 }

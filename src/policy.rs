@@ -342,6 +342,15 @@ fn check_settings(config: &Config) -> Result<Settings, ConfigError> {
             format!("{} is outside 16..=8192", config.log.max_path_bytes),
         ));
     }
+    if config.log.max_per_second > 10_000 {
+        return Err(ConfigError::new(
+            "log.max_per_second",
+            format!(
+                "{} is outside 0..=10000 (0: summary lines only)",
+                config.log.max_per_second
+            ),
+        ));
+    }
     Ok(Settings {
         name: config.name.clone(),
         mode: config.mode,

@@ -179,6 +179,14 @@ fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
             g(r#","custom_groups":[{"name":"a","prefixes":["/a"],"x\ny":1}]"#),
             "custom_groups[0]: unknown field `x\\u{a}y`",
         ),
+        (
+            g(r#","log":{"max_per_second":10001}"#),
+            "log.max_per_second: 10001 is outside 0..=10000",
+        ),
+        (
+            g(r#","log":{"max_per_second":-1}"#),
+            "log: invalid value: integer `-1`, expected u32",
+        ),
     ];
     for (json, expected) in &rows {
         let message = refused(json);
@@ -236,6 +244,7 @@ fn defaults_are_the_documented_ones() {
     );
     assert_eq!(s.deny_response.content_type, "text/plain; charset=utf-8");
     assert_eq!((s.log.level, s.log.max_path_bytes), (LogLevel::Info, 256));
+    assert_eq!(s.log.max_per_second, 10, "a small budget by default");
     assert!(
         !s.filter_state,
         "off unless the access log needs it: a host call per request"
@@ -247,7 +256,7 @@ fn every_key_can_be_set() {
     let fw = load(
         br#"{"name":"edge-1","groups":["sdk"],"custom_groups":[{"name":"health","prefixes":["/healthz"],"websocket":false}],
             "fallback":"spa","mode":"dry_run","deny_response":{"status":404,"body":"","content_type":"text/html"},
-            "log":{"level":"warn","max_path_bytes":64},"filter_state":true}"#,
+            "log":{"level":"warn","max_path_bytes":64,"max_per_second":0},"filter_state":true}"#,
     )
     .unwrap();
     let s = &fw.settings;
@@ -263,5 +272,6 @@ fn every_key_can_be_set() {
         (s.log.level, s.log.max_path_bytes, s.filter_state),
         (LogLevel::Warn, 64, true)
     );
+    assert_eq!(s.log.max_per_second, 0);
     assert_eq!(fw.policy.groups(), ["sdk", "health"]);
 }

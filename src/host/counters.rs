@@ -1,14 +1,46 @@
 //! Per-configuration reporting handles, made once in `on_configure`: counter ids and,
 //! for the common allowed case, the filter-state value, so a request formats nothing.
+//!
+//! A request only adds to a count in the VM; the root context's tick adds what is pending
+//! to Envoy's counters, so Envoy's counters lag by at most one tick period and a request
+//! makes no host call to be counted. Dropping the counters (the configuration is
+//! replaced, or the VM stops) adds what is still pending.
 
 use crate::decision::Decision;
 use crate::outcome::{allowed_counter_name, counter_name, Outcome};
 use crate::Firewall;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
+use std::cell::Cell;
+
+/// One Envoy counter and the increments not yet added to it.
+struct Counter {
+    id: Option<u32>,
+    pending: Cell<u64>,
+}
+
+impl Counter {
+    fn define(name: &str) -> Counter {
+        Counter {
+            id: hostcalls::define_metric(MetricType::Counter, name).ok(),
+            pending: Cell::new(0),
+        }
+    }
+
+    fn add(&self) {
+        self.pending.set(self.pending.get().saturating_add(1));
+    }
+
+    fn flush(&self) {
+        let n = self.pending.replace(0);
+        if let (Some(id), Ok(n @ 1..)) = (self.id, i64::try_from(n)) {
+            let _ = hostcalls::increment_metric(id, n);
+        }
+    }
+}
 
 struct Allowed {
-    counter: Option<u32>,
+    counter: Counter,
     /// `allowed:<group>`, as the access log reads it.
     state: String,
 }
@@ -17,11 +49,7 @@ pub struct Counters {
     /// Per group, by index into `Policy::groups`.
     allowed: Vec<Allowed>,
     /// Per refusal, in `Outcome::REFUSALS` order.
-    refused: [Option<u32>; 4],
-}
-
-fn define(name: &str) -> Option<u32> {
-    hostcalls::define_metric(MetricType::Counter, name).ok()
+    refused: [Counter; 4],
 }
 
 impl Counters {
@@ -34,11 +62,12 @@ impl Counters {
                 .groups()
                 .iter()
                 .map(|g| Allowed {
-                    counter: define(&allowed_counter_name(listener, g)),
+                    counter: Counter::define(&allowed_counter_name(listener, g)),
                     state: format!("{}:{g}", Outcome::Allowed.as_str()),
                 })
                 .collect(),
-            refused: Outcome::REFUSALS.map(|o| define(&counter_name(listener, o.label(mode)))),
+            refused: Outcome::REFUSALS
+                .map(|o| Counter::define(&counter_name(listener, o.label(mode)))),
         }
     }
 
@@ -47,27 +76,37 @@ impl Counters {
         self.allowed.get(group)
     }
 
-    /// Increments the one counter this decision belongs to.
+    /// Counts this decision in the VM; the next tick tells Envoy.
     pub fn count(&self, firewall: &Firewall, decision: &Decision) {
-        let id = match decision {
-            Decision::Allow { route } => self.allowed(firewall, *route).and_then(|a| a.counter),
+        let counter = match decision {
+            Decision::Allow { route } => self.allowed(firewall, *route).map(|a| &a.counter),
             other => {
                 let outcome = Outcome::of(other);
                 Outcome::REFUSALS
                     .iter()
                     .position(|o| *o == outcome)
                     .and_then(|i| self.refused.get(i))
-                    .copied()
-                    .flatten()
             }
         };
-        if let Some(id) = id {
-            let _ = hostcalls::increment_metric(id, 1);
+        if let Some(counter) = counter {
+            counter.add();
         }
+    }
+
+    /// Adds every pending count to Envoy's counters: one host call per counter that moved.
+    pub fn flush(&self) {
+        self.allowed.iter().for_each(|a| a.counter.flush());
+        self.refused.iter().for_each(Counter::flush);
     }
 
     /// The precomputed filter-state value of an allow.
     pub fn allowed_state(&self, firewall: &Firewall, route: usize) -> Option<&str> {
         self.allowed(firewall, route).map(|a| a.state.as_str())
+    }
+}
+
+impl Drop for Counters {
+    fn drop(&mut self) {
+        self.flush();
     }
 }

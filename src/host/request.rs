@@ -68,7 +68,8 @@ impl HttpContext for FirewallRequest {
             }
         }
         if !matches!(decision, Decision::Allow { .. } | Decision::Rewrite { .. }) {
-            if let Some(level) = respond::log_level(settings.log.level) {
+            let level = respond::log_level(settings.log.level);
+            if let Some(level) = level.filter(|_| active.budget.admit(Outcome::of(&decision))) {
                 let path = target.unwrap_or_default();
                 let max = settings.log.max_path_bytes;
                 log::log!(

@@ -1,17 +1,25 @@
-//! The root context: compiles each plugin configuration once, or refuses it.
+//! The root context: compiles each plugin configuration once, or refuses it; once a
+//! tick, tells Envoy the counts and the refusal lines the log budget left out.
 
 use super::counters::Counters;
 use super::request::FirewallRequest;
+use super::respond;
+use crate::log_budget::LogBudget;
 use crate::{load, Firewall, VERSION};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType};
 use std::rc::Rc;
+use std::time::Duration;
+
+/// How often counts reach Envoy's counters (their lag at most) and the log budget refills.
+const TICK: Duration = Duration::from_secs(1);
 
 /// A compiled configuration with its counters, shared by every request it serves.
 pub struct Active {
     pub firewall: Firewall,
     pub counters: Counters,
+    pub budget: LogBudget,
 }
 
 #[derive(Default)]
@@ -35,18 +43,37 @@ impl RootContext for FirewallRoot {
         match load(&bytes) {
             Ok(firewall) => {
                 let counters = Counters::define(&firewall);
+                let budget = LogBudget::new(firewall.settings.log.max_per_second);
                 log::info!(
                     "cobrowse-l7-firewall[{}]: policy loaded: {}",
                     firewall.settings.name,
                     firewall.summary()
                 );
-                self.active = Some(Rc::new(Active { firewall, counters }));
+                self.active = Some(Rc::new(Active {
+                    firewall,
+                    counters,
+                    budget,
+                }));
+                let _ = hostcalls::set_tick_period(TICK);
                 true
             }
             // Fail closed: Envoy refuses to start, or keeps the previous listener.
             Err(e) => {
                 log::error!("{}", e.log_line());
                 false
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        let Some(active) = self.active.as_deref() else {
+            return;
+        };
+        active.counters.flush();
+        let settings = &active.firewall.settings;
+        if let Some(level) = respond::log_level(settings.log.level) {
+            if let Some(line) = active.budget.roll(&settings.name, settings.mode) {
+                log::log!(level, "{line}");
             }
         }
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,8 +73,14 @@ def sample(name: str, **labels: str) -> tuple:
     return (name, tuple(sorted(labels.items())))
 
 
+# The filter counts in the VM and adds to Envoy's counters once a second (its tick): a
+# reading taken this long after the last request holds every one of them.
+COUNTER_LAG = 1.3
+
+
 def firewall_counters(envoy: Envoy) -> dict[tuple, int]:
-    """Every `cobrowse_l7fw_*` sample of /stats/prometheus."""
+    """Every `cobrowse_l7fw_*` sample of /stats/prometheus, once the counts have settled."""
+    time.sleep(COUNTER_LAG)
     text = envoy.admin_get("/stats/prometheus")
     assert text is not None, "admin /stats/prometheus did not answer"
     samples = {}

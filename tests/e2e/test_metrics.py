@@ -6,6 +6,8 @@ the `stats_tags` labels, one increment per request and nothing else.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import ops
@@ -77,6 +79,7 @@ def test_external_counters_are_exact(external):
 def test_prometheus_text_is_as_documented(external):
     before = ops.firewall_counters(external)[allowed("external", "sdk")]
     run(ops.port(external), [("h1", "GET", b"/api/1/devices/1", [], 200)])
+    time.sleep(ops.COUNTER_LAG)
     text = external.admin_get("/stats/prometheus").splitlines()
     # The exact exposition line docs/operations.md shows, label order included.
     line = f'cobrowse_l7fw_allowed{{cobrowse_l7fw_listener="external",cobrowse_l7fw_group="sdk"}} {before + 1}'

@@ -14,6 +14,7 @@ arrive upstream byte for byte and the checker cannot pass by refusing everything
 from __future__ import annotations
 
 import json
+import time
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from types import SimpleNamespace
 
 import pytest
 
+import ops
 import policy
 from clients import H2Connection, StreamReset, h1_request, http1, target_of
 from conftest import shipped
@@ -192,6 +194,7 @@ def run_h2(upstream, port: int) -> list[Outcome]:
 
 
 def counter(listener, outcome: str) -> int:
+    time.sleep(ops.COUNTER_LAG)
     role = listener.name.removesuffix("_norm")
     name = f"wasmcustom.cobrowse_l7fw.{role}.{outcome}"
     text = listener.envoy.admin_get(f"/stats?filter=^{re.escape(name)}$") or ""
