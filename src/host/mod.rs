@@ -2,6 +2,7 @@
 //! decision needs, applies the decision, counts and logs it. No policy lives here.
 
 mod counters;
+mod local_reply;
 mod request;
 mod respond;
 mod root;

@@ -10,6 +10,7 @@ use crate::outcome::{detail, Outcome};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, Bytes, MapType};
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::rc::Rc;
 
@@ -51,20 +52,22 @@ impl HttpContext for FirewallRequest {
         let label = Outcome::of(&decision).label(settings.mode);
         let detail = detail(&firewall.policy, &decision);
         active.counters.count(firewall, &decision);
-        if settings.filter_state {
-            match &decision {
-                Decision::Allow { route } => respond::record(
-                    active
-                        .counters
-                        .allowed_state(firewall, *route)
-                        .unwrap_or("allowed:?"),
-                ),
-                other => {
-                    respond::record(&format!("{label}:{detail}"));
-                    if let Decision::Rewrite { .. } = other {
-                        respond::record_original_path(target.as_deref().unwrap_or_default());
-                    }
-                }
+        // `outcome:group-or-reason` for the access log. An enforced refusal carries it as
+        // its local reply's details (%RESPONSE_CODE_DETAILS%), at no extra host call; the
+        // rest go to filter state when the configuration asks for it.
+        let decided = match &decision {
+            Decision::Allow { route } => {
+                let state = active.counters.allowed_state(firewall, *route);
+                Cow::Borrowed(state.unwrap_or("allowed:?"))
+            }
+            _ => Cow::Owned(format!("{label}:{detail}")),
+        };
+        let local_reply = settings.mode == Mode::Enforce
+            && !matches!(decision, Decision::Allow { .. } | Decision::Rewrite { .. });
+        if settings.filter_state && !local_reply {
+            respond::record(&decided);
+            if let Decision::Rewrite { .. } = decision {
+                respond::record_original_path(target.as_deref().unwrap_or_default());
             }
         }
         if !matches!(decision, Decision::Allow { .. } | Decision::Rewrite { .. }) {
@@ -83,7 +86,7 @@ impl HttpContext for FirewallRequest {
         }
         match settings.mode {
             Mode::DryRun => Action::Continue,
-            Mode::Enforce => respond::apply(settings, decision),
+            Mode::Enforce => respond::apply(&active.replies, decision, &decided),
         }
     }
 }

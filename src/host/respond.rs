@@ -1,8 +1,8 @@
 //! Host actions for a decision: forward, rewrite `:path`, or answer locally.
 
+use super::local_reply::{Replies, Reply};
 use crate::config::LogLevel;
 use crate::decision::Decision;
-use crate::policy::Settings;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{Action, MapType};
 
@@ -11,7 +11,9 @@ const DECISION_PROPERTY: &str = "cobrowse_l7fw_decision";
 /// Set on SPA rewrites only: the `:path` the client sent, since `:path` now says `/index.html`.
 const ORIGINAL_PATH_PROPERTY: &str = "cobrowse_l7fw_original_path";
 
-pub fn apply(settings: &Settings, decision: Decision) -> Action {
+/// Acts on an enforced decision. A local reply carries `details` (`outcome:reason`) as its
+/// response code details, for the access log.
+pub fn apply(replies: &Replies, decision: Decision, details: &str) -> Action {
     match decision {
         Decision::Allow { .. } => Action::Continue,
         Decision::Rewrite { path } => {
@@ -19,40 +21,28 @@ pub fn apply(settings: &Settings, decision: Decision) -> Action {
             {
                 Ok(()) => Action::Continue,
                 // Never forward what could not be rewritten.
-                Err(_) => deny(settings),
+                Err(_) => local(&replies.deny, "denied:rewrite_failed"),
             }
         }
-        Decision::Deny(_) => deny(settings),
-        Decision::Reject(_) => local(400, "text/plain; charset=utf-8", b"Bad Request\n", None),
-        Decision::MethodNotAllowed => local(
-            405,
-            "text/plain; charset=utf-8",
-            b"Method Not Allowed\n",
-            Some(("allow", "GET, HEAD")),
-        ),
+        Decision::Deny(_) => local(&replies.deny, details),
+        Decision::Reject(_) => local(&replies.bad_request, details),
+        Decision::MethodNotAllowed => local(&replies.method_not_allowed, details),
     }
 }
 
 /// Without a compiled policy nothing is forwarded (Envoy does not serve such a plugin;
 /// this only guards the contract).
 pub fn no_policy() -> Action {
-    local(403, "text/plain; charset=utf-8", b"Forbidden\n", None)
+    let reply = Reply::new(
+        403,
+        b"Forbidden\n",
+        &[("content-type", "text/plain; charset=utf-8")],
+    );
+    local(&reply, "denied:no_policy")
 }
 
-fn deny(settings: &Settings) -> Action {
-    let r = &settings.deny_response;
-    local(
-        u32::from(r.status),
-        &r.content_type,
-        r.body.as_bytes(),
-        None,
-    )
-}
-
-fn local(status: u32, content_type: &str, body: &[u8], extra: Option<(&str, &str)>) -> Action {
-    let mut headers = vec![("content-type", content_type)];
-    headers.extend(extra);
-    let _ = hostcalls::send_http_response(status, headers, Some(body));
+fn local(reply: &Reply, details: &str) -> Action {
+    reply.send(details);
     Action::Pause
 }
 

@@ -2,6 +2,7 @@
 //! tick, tells Envoy the counts and the refusal lines the log budget left out.
 
 use super::counters::Counters;
+use super::local_reply::Replies;
 use super::request::FirewallRequest;
 use super::respond;
 use crate::log_budget::LogBudget;
@@ -20,6 +21,7 @@ pub struct Active {
     pub firewall: Firewall,
     pub counters: Counters,
     pub budget: LogBudget,
+    pub replies: Replies,
 }
 
 #[derive(Default)]
@@ -44,6 +46,7 @@ impl RootContext for FirewallRoot {
             Ok(firewall) => {
                 let counters = Counters::define(&firewall);
                 let budget = LogBudget::new(firewall.settings.log.max_per_second);
+                let replies = Replies::new(&firewall.settings);
                 log::info!(
                     "cobrowse-l7-firewall[{}]: policy loaded: {}",
                     firewall.settings.name,
@@ -53,6 +56,7 @@ impl RootContext for FirewallRoot {
                     firewall,
                     counters,
                     budget,
+                    replies,
                 }));
                 let _ = hostcalls::set_tick_period(TICK);
                 true

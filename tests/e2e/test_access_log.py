@@ -1,6 +1,7 @@
 """The shipped access log: one JSON object per line (`json_format`), whose `decision` is the
-filter's `<outcome>:<group or reason>` (%FILTER_STATE(wasm.cobrowse_l7fw_decision:PLAIN)%)
-beside what Envoy did with the request; `l7fw audit` replays these lines.
+filter's `<outcome>:<group or reason>` beside what Envoy did with the request: a refusal's
+from its local reply details (%RESPONSE_CODE_DETAILS%), any other from the request's filter
+state; `l7fw audit` replays these lines.
 
 Each request carries a unique query token so its line can be found in Envoy's output.
 """
@@ -97,11 +98,12 @@ def no_filter_state(logdir, upstream):
         yield envoy
 
 
-def test_filter_state_false_leaves_the_decision_out(no_filter_state):
-    for target, status in [(b"/api/1/devices?t=f1", 200), (b"/admin?t=f2", 403)]:
+def test_filter_state_false_leaves_only_refusals_in(no_filter_state):
+    # Still enforced. A refusal's decision comes with its local reply, at no cost; an
+    # allowed request's needs the filter-state write that `filter_state` turns on.
+    for target, status, decision in [(b"/api/1/devices?t=f1", 200, "-"), (b"/admin?t=f2", 403, "denied:not_covered")]:
         got, line = logged(no_filter_state, "h1", "GET", target)
-        # Still enforced; only the access-log field is empty.
-        assert (got, line.status, line.decision) == (status, status, "-")
+        assert (got, line.status, line.decision) == (status, status, decision)
 
 
 @pytest.mark.parametrize(
