@@ -29,19 +29,23 @@ EXTRA_CHECKS = {
 }
 
 
-def mix_file(role):
-    return MIX_DIR / f"{role}.txt"
+def mix_file(mix):
+    return MIX_DIR / f"{mix}.txt"
 
 
-def read_mix(role):
-    """(method, path, expect) for every request line of a role's mix."""
-    entries = []
-    for line in mix_file(role).read_text().splitlines():
+def read_mix(mix):
+    """(method, path, expect) for every request line of a mix, and the headers sent with all."""
+    entries, headers = [], {}
+    for line in mix_file(mix).read_text().splitlines():
+        if line.startswith("header "):
+            name, _, value = line.removeprefix("header ").partition(":")
+            headers[name.strip()] = value.strip()
+            continue
         fields = line.split()
         if fields and not line.startswith("#"):
             method, path, expect = fields
             entries.append((method, path, expect))
-    return entries
+    return entries, headers
 
 
 def answer(port, method, path, headers):
@@ -66,14 +70,15 @@ def agrees(expect, status, body, method, path):
     return str(status) == expect
 
 
-def check(port, role):
+def check(port, role, mix):
     """(agreeing, total, [disagreement descriptions])."""
-    requests = {(m, p, (), e) for m, p, e in read_mix(role)}
+    entries, common = read_mix(mix)
+    requests = {(m, p, tuple(common.items()), e) for m, p, e in entries}
     requests |= {(m, p, tuple(h.items()), e) for m, p, h, e in EXTRA_CHECKS[role]}
     disagreements = []
     for method, path, headers, expect in sorted(requests):
         status, body = answer(port, method, path, dict(headers))
         if not agrees(expect, status, body, method, path):
-            kind = " (upgrade)" if headers else ""
+            kind = " (upgrade)" if dict(headers).get("upgrade") else ""
             disagreements.append(f"{method} {path}{kind}: expected {expect}, got {status}")
     return len(requests) - len(disagreements), len(requests), disagreements

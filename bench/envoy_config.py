@@ -89,6 +89,11 @@ def lua_source(role):
     return prelude + POLICY_LUA.read_text()
 
 
+def trimmed(floor_wasm):
+    """The floor filter with its unused exports removed (run.py writes it beside the floor)."""
+    return Path(floor_wasm).with_suffix(".trimmed.wasm")
+
+
 def wasm_filter(name, wasm_path, root_id, configuration):
     return {
         "name": "envoy.filters.http.wasm",
@@ -111,8 +116,11 @@ def wasm_filter(name, wasm_path, root_id, configuration):
 def http_filters(variant, module_wasm, floor_wasm):
     if variant.kind == "floor":
         return [wasm_filter(variant.id, floor_wasm, "floor", "")]
+    if variant.kind == "floor-trim":
+        return [wasm_filter(variant.id, trimmed(floor_wasm), "floor_trim", "")]
     if variant.kind == "module":
-        config = json.dumps(roles.plugin_config(variant.role))
+        # As shipped: the decision recorded for the access log, default logging.
+        config = json.dumps({**roles.plugin_config(variant.role), "filter_state": True})
         return [wasm_filter(variant.id, module_wasm, "cobrowse_l7_firewall", config)]
     if variant.kind == "lua":
         source = {"inline_string": lua_source(variant.role)}

@@ -35,14 +35,16 @@ def dedicated(command, cpu):
 
 
 class Envoy:
-    def __init__(self, binary, bootstrap, admin_port, workdir, name, concurrency=1, cpu=None):
+    def __init__(self, binary, bootstrap, admin_port, workdir, name, concurrency=1, cpu=None, log_level="warn"):
         self.admin = f"http://127.0.0.1:{admin_port}"
         self.config_path = workdir / f"{name}.json"
         self.log_path = workdir / f"{name}.log"
         self.config_path.write_text(json.dumps(bootstrap, indent=1))
         command = [
             binary, "-c", str(self.config_path), "--concurrency", str(concurrency),
-            "--disable-hot-restart", "--log-level", "warn", "--log-path", str(self.log_path),
+            "--disable-hot-restart", "--log-level", log_level, "--log-path", str(self.log_path),
+            # Flushed often, so the log's size after a run counts that run's lines.
+            "--file-flush-interval-msec", "100",
         ]
         self.process = subprocess.Popen(dedicated(command, cpu), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 

@@ -7,23 +7,40 @@ from dataclasses import dataclass
 class Variant:
     id: str
     label: str
-    kind: str  # none | floor | module | lua | native
-    role: str  # external | internal: the policy it enforces and the request mix it gets
+    kind: str  # none | floor | floor-trim | module | lua | native
+    role: str  # external | internal: the policy it enforces
+    mix: str = ""  # the request mix (bench/mixes/<mix>.txt); the role's own by default
+    baseline: str = "floor"  # the floor variant on the same mix, for the "vs floor" ratios
 
     @property
     def enforces_policy(self):
         return self.kind in ("module", "lua", "native")
 
+    @property
+    def mix_name(self):
+        return self.mix or self.role
+
 
 ALL = [
     Variant("none", "no filter", "none", "external"),
     Variant("floor", "floor (proxy-wasm, reads :path)", "floor", "external"),
+    Variant("floor-trim", "floor, unused exports removed", "floor-trim", "external"),
     Variant("module-ext", "module, external config", "module", "external"),
     Variant("module-int", "module, internal config", "module", "internal"),
     Variant("lua-ext", "Lua filter, external config", "lua", "external"),
     Variant("lua-int", "Lua filter, internal config", "lua", "internal"),
     Variant("native-ext", "native routes, external", "native", "external"),
     Variant("native-int", "native routes, internal", "native", "internal"),
+    # A scanner's flood: only refused paths (403s, keep-alive holds), default logging.
+    Variant("floor-flood", "floor, flood mix", "floor", "external", "flood", "floor-flood"),
+    Variant("module-flood", "module, external config, flood mix", "module", "external", "flood", "floor-flood"),
+    Variant("lua-flood", "Lua filter, external config, flood mix", "lua", "external", "flood", "floor-flood"),
+    # Browser-like requests to the agent listener: a dozen headers, cookies.
+    Variant("floor-browser", "floor, browser mix", "floor", "internal", "browser", "floor-browser"),
+    Variant("module-browser", "module, internal config, browser mix", "module", "internal", "browser",
+            "floor-browser"),
+    Variant("lua-browser", "Lua filter, internal config, browser mix", "lua", "internal", "browser",
+            "floor-browser"),
 ]
 
 

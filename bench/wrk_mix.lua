@@ -6,9 +6,15 @@ local next_request = 1
 
 function init(args)
   local file = assert(io.open(args[1], "r"))
+  local headers, lines = {}, {}
   for line in file:lines() do
+    -- "header NAME: VALUE": sent with every request of the mix.
+    local name, value = line:match("^header%s+([^:]+):%s*(.*)$")
+    if name then headers[name] = value else lines[#lines + 1] = line end
+  end
+  for _, line in ipairs(lines) do
     local method, path = line:match("^(%u+)%s+(%S+)")
-    if method then requests[#requests + 1] = wrk.format(method, path) end
+    if method then requests[#requests + 1] = wrk.format(method, path, headers) end
   end
   file:close()
   assert(#requests > 0, "no requests in " .. args[1])
