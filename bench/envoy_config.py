@@ -120,7 +120,7 @@ def http_filters(variant, module_wasm, floor_wasm):
         return [wasm_filter(variant.id, trimmed(floor_wasm), "floor_trim", "")]
     if variant.kind == "module":
         # As shipped: the decision recorded for the access log, default logging.
-        config = json.dumps({**roles.plugin_config(variant.role), "filter_state": True})
+        config = json.dumps({**roles.plugin_config(variant.role), "filter_state": True, **dict(variant.plugin)})
         return [wasm_filter(variant.id, module_wasm, "cobrowse_l7_firewall", config)]
     if variant.kind == "lua":
         source = {"inline_string": lua_source(variant.role)}

@@ -11,6 +11,7 @@ class Variant:
     role: str  # external | internal: the policy it enforces
     mix: str = ""  # the request mix (bench/mixes/<mix>.txt); the role's own by default
     baseline: str = "floor"  # the floor variant on the same mix, for the "vs floor" ratios
+    plugin: tuple = ()  # (key, value) pairs over the module's shipped-like configuration
 
     @property
     def enforces_policy(self):
@@ -27,6 +28,9 @@ ALL = [
     Variant("floor-trim", "floor, unused exports removed", "floor-trim", "external"),
     Variant("module-ext", "module, external config", "module", "external"),
     Variant("module-int", "module, internal config", "module", "internal"),
+    # One host call less each, for its cost: the filter-state write, the refusal log lines.
+    Variant("module-ext-nofs", "module, external config, filter_state off", "module", "external",
+            plugin=(("filter_state", False),)),
     Variant("lua-ext", "Lua filter, external config", "lua", "external"),
     Variant("lua-int", "Lua filter, internal config", "lua", "internal"),
     Variant("native-ext", "native routes, external", "native", "external"),
@@ -34,6 +38,8 @@ ALL = [
     # A scanner's flood: only refused paths (403s, keep-alive holds), default logging.
     Variant("floor-flood", "floor, flood mix", "floor", "external", "flood", "floor-flood"),
     Variant("module-flood", "module, external config, flood mix", "module", "external", "flood", "floor-flood"),
+    Variant("module-flood-nolog", "module, flood mix, log.level off", "module", "external", "flood",
+            "floor-flood", (("log", {"level": "off"}),)),
     Variant("lua-flood", "Lua filter, external config, flood mix", "lua", "external", "flood", "floor-flood"),
     # Browser-like requests to the agent listener: a dozen headers, cookies.
     Variant("floor-browser", "floor, browser mix", "floor", "internal", "browser", "floor-browser"),
