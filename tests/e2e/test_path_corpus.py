@@ -14,8 +14,8 @@ arrive upstream byte for byte and the checker cannot pass by refusing everything
 from __future__ import annotations
 
 import json
-import time
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import SimpleNamespace

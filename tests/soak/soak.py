@@ -111,11 +111,16 @@ def run(seconds: float, workers: int, every: float, workdir: Path) -> int:
         elapsed = time.monotonic() - t0
 
         hung = any(t.is_alive() for t in threads)
+        time.sleep(COUNTER_LAG)  # the filter adds its counts to Envoy's counters once a second
         return report(tally, samples, elapsed, hung, before, envoy_state(envoy), upstream_escapes(upstream))
     finally:
         if envoy is not None:
             envoy.stop()
         upstream.stop()
+
+
+# Past one tick of the filter: every count it holds has reached Envoy's counters.
+COUNTER_LAG = 1.3
 
 
 def envoy_state(envoy: Envoy) -> dict:
