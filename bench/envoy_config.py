@@ -115,7 +115,7 @@ def wasm_filter(name, wasm_path, root_id, configuration):
 
 def http_filters(variant, module_wasm, floor_wasm):
     if variant.kind == "floor":
-        return [wasm_filter(variant.id, floor_wasm, "floor", "")]
+        return [wasm_filter(variant.id, floor_wasm, "floor", variant.probe)]
     if variant.kind == "floor-trim":
         return [wasm_filter(variant.id, trimmed(floor_wasm), "floor_trim", "")]
     if variant.kind == "module":

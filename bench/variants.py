@@ -12,6 +12,7 @@ class Variant:
     mix: str = ""  # the request mix (bench/mixes/<mix>.txt); the role's own by default
     baseline: str = "floor"  # the floor variant on the same mix, for the "vs floor" ratios
     plugin: tuple = ()  # (key, value) pairs over the module's shipped-like configuration
+    probe: str = ""  # floor only: the one host call it adds per request (bench/floor-filter)
 
     @property
     def enforces_policy(self):
@@ -35,6 +36,10 @@ ALL = [
     Variant("lua-int", "Lua filter, internal config", "lua", "internal"),
     Variant("native-ext", "native routes, external", "native", "external"),
     Variant("native-int", "native routes, internal", "native", "internal"),
+    # The floor plus one host call each: what that call costs a request.
+    *[Variant(f"probe-{p}", f"floor + {label}", "floor", "external", probe=p) for p, label in (
+        ("counter", "counter increment"), ("upgrade", "`upgrade` read"), ("method", "`:method` read"),
+        ("filter_state", "filter-state write"), ("log", "info log line"), ("local_reply", "local reply (403)"))],
     # A scanner's flood: only refused paths (403s, keep-alive holds), default logging.
     Variant("floor-flood", "floor, flood mix", "floor", "external", "flood", "floor-flood"),
     Variant("module-flood", "module, external config, flood mix", "module", "external", "flood", "floor-flood"),
