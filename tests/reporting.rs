@@ -89,3 +89,27 @@ fn counter_names_sit_under_the_plugin_prefix() {
         "cobrowse_l7fw.external.allowed.sdk"
     );
 }
+
+/// The shipped access logs take a decision from `%RESPONSE_CODE_DETAILS%` when it matches
+/// `^(denied|rejected|method_not_allowed):`, and from filter state otherwise. Every
+/// enforced refusal (a local reply) must match; nothing that is forwarded may.
+#[test]
+fn local_reply_labels_are_what_the_access_log_expects() {
+    let yaml = std::fs::read_to_string("envoy/external.yaml").unwrap();
+    let internal = std::fs::read_to_string("envoy/internal.yaml").unwrap();
+    let pattern = "response.code_details.matches('^(denied|rejected|method_not_allowed):')";
+    assert!(yaml.contains(pattern) && internal.contains(pattern));
+    let answered_locally = ["denied", "rejected", "method_not_allowed"];
+    for outcome in Outcome::REFUSALS.iter().chain([&Outcome::Allowed]) {
+        for mode in [Mode::Enforce, Mode::DryRun] {
+            let label = outcome.label(mode);
+            let local_reply =
+                mode == Mode::Enforce && !matches!(outcome, Outcome::Allowed | Outcome::Rewritten);
+            assert_eq!(
+                answered_locally.contains(&label),
+                local_reply,
+                "{label} in {mode:?}"
+            );
+        }
+    }
+}
