@@ -95,3 +95,23 @@ def test_query_is_forwarded_as_sent(upstream, any_listener, proto, query):
     response, received = exchange(upstream, any_listener.port, proto, "GET", target)
     assert response.status == 200
     assert [target_of(e) for e in received] == [target]
+
+
+# Refused one decode deeper, whatever Envoy's normalization: it leaves `%25` escapes alone,
+# so on every listener these reach the filter and get its 400.
+DOUBLE_DECODE = [
+    b"/api/1/devices/..%25c0%25af..%25c0%25afetc/passwd",
+    b"/static/%25c0%25ae%25c0%25ae/%25c0%25ae%25c0%25ae/etc/passwd",
+    b"/api/1/devices/..%25c1%259c..%25c1%259cetc/passwd",
+    b"/api/1/devices/%25e0%2580%25ae",
+    b"/api/1/devices/x%2500.txt",
+    b"/api/1/devices/%25%63%30%25%61%65",
+]
+
+
+@pytest.mark.parametrize("target", DOUBLE_DECODE, ids=lambda t: t.decode()[-30:])
+def test_double_decodes_are_refused_with_400_on_every_listener(upstream, any_listener, target):
+    mark = upstream.mark()
+    response = http1(any_listener.port, h1_request("GET", target))
+    assert response.status == 400, response
+    assert upstream.since(mark) == []
