@@ -33,11 +33,7 @@ impl LogBudget {
             self.left.set(left - 1);
             return true;
         }
-        if let Some(n) = Outcome::REFUSALS
-            .iter()
-            .position(|o| *o == outcome)
-            .and_then(|i| self.suppressed.get(i))
-        {
+        if let Some(n) = outcome.refusal_index().and_then(|i| self.suppressed.get(i)) {
             n.set(n.get().saturating_add(1));
         }
         false

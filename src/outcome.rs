@@ -23,6 +23,12 @@ impl Outcome {
         Outcome::MethodNotAllowed,
     ];
 
+    /// Where this outcome stands in `REFUSALS` (none for `Allowed`): the index of its
+    /// per-refusal counter and log-budget slot.
+    pub fn refusal_index(self) -> Option<usize> {
+        Outcome::REFUSALS.iter().position(|o| *o == self)
+    }
+
     pub fn of(decision: &Decision) -> Outcome {
         match decision {
             Decision::Allow { .. } => Outcome::Allowed,

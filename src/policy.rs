@@ -251,8 +251,12 @@ impl Builder {
         }
         Ok(Policy {
             router,
-            opaque: (0..self.routes.len())
-                .filter(|&i| self.routes.get(i).is_some_and(|r| r.opaque))
+            opaque: self
+                .routes
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.opaque)
+                .map(|(i, _)| i)
                 .collect(),
             routes: self.routes,
             groups: self.groups,

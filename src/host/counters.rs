@@ -80,13 +80,9 @@ impl Counters {
     pub fn count(&self, firewall: &Firewall, decision: &Decision) {
         let counter = match decision {
             Decision::Allow { route } => self.allowed(firewall, *route).map(|a| &a.counter),
-            other => {
-                let outcome = Outcome::of(other);
-                Outcome::REFUSALS
-                    .iter()
-                    .position(|o| *o == outcome)
-                    .and_then(|i| self.refused.get(i))
-            }
+            other => Outcome::of(other)
+                .refusal_index()
+                .and_then(|i| self.refused.get(i)),
         };
         if let Some(counter) = counter {
             counter.add();

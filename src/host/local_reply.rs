@@ -34,7 +34,7 @@ pub struct Replies {
     pub method_not_allowed: Reply,
 }
 
-const TEXT: &str = "text/plain; charset=utf-8";
+pub const TEXT: &str = "text/plain; charset=utf-8";
 
 impl Replies {
     pub fn new(settings: &Settings) -> Replies {

@@ -49,7 +49,10 @@ impl HttpContext for FirewallRequest {
             || is_get_or_head(method()),
         );
         let settings = &firewall.settings;
-        let label = Outcome::of(&decision).label(settings.mode);
+        let outcome = Outcome::of(&decision);
+        let label = outcome.label(settings.mode);
+        // Denied, rejected or 405: answered locally when enforced, and logged.
+        let refused = !matches!(decision, Decision::Allow { .. } | Decision::Rewrite { .. });
         let detail = detail(&firewall.policy, &decision);
         active.counters.count(firewall, &decision);
         // `outcome:group-or-reason` for the access log. An enforced refusal carries it as
@@ -62,17 +65,16 @@ impl HttpContext for FirewallRequest {
             }
             _ => Cow::Owned(format!("{label}:{detail}")),
         };
-        let local_reply = settings.mode == Mode::Enforce
-            && !matches!(decision, Decision::Allow { .. } | Decision::Rewrite { .. });
+        let local_reply = settings.mode == Mode::Enforce && refused;
         if settings.filter_state && !local_reply {
             respond::record(&decided);
             if let Decision::Rewrite { .. } = decision {
                 respond::record_original_path(target.as_deref().unwrap_or_default());
             }
         }
-        if !matches!(decision, Decision::Allow { .. } | Decision::Rewrite { .. }) {
+        if refused {
             let level = respond::log_level(settings.log.level);
-            if let Some(level) = level.filter(|_| active.budget.admit(Outcome::of(&decision))) {
+            if let Some(level) = level.filter(|_| active.budget.admit(outcome)) {
                 let path = target.unwrap_or_default();
                 let max = settings.log.max_path_bytes;
                 log::log!(

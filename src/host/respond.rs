@@ -1,6 +1,6 @@
 //! Host actions for a decision: forward, rewrite `:path`, or answer locally.
 
-use super::local_reply::{Replies, Reply};
+use super::local_reply::{Replies, Reply, TEXT};
 use crate::config::LogLevel;
 use crate::decision::Decision;
 use proxy_wasm::hostcalls;
@@ -33,11 +33,7 @@ pub fn apply(replies: &Replies, decision: Decision, details: &str) -> Action {
 /// Without a compiled policy nothing is forwarded (Envoy does not serve such a plugin;
 /// this only guards the contract).
 pub fn no_policy() -> Action {
-    let reply = Reply::new(
-        403,
-        b"Forbidden\n",
-        &[("content-type", "text/plain; charset=utf-8")],
-    );
+    let reply = Reply::new(403, b"Forbidden\n", &[("content-type", TEXT)]);
     local(&reply, "denied:no_policy")
 }
 

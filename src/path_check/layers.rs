@@ -6,7 +6,7 @@
 //! dots and spaces is refused, since an upstream may trim trailing spaces (`.. ` is `..`).
 
 use super::lookalike::{dots, is_lookalike, is_separator};
-use super::raw::hex;
+use super::raw::{hex, percent_byte};
 use super::RejectReason;
 
 /// Decodes examined below an opaque prefix; a tail still decodable after that many is
@@ -71,10 +71,8 @@ fn check_opaque_raw(tail: &[u8]) -> Result<(), RejectReason> {
     let mut i = 0;
     while let Some(&b) = tail.get(i) {
         match b {
-            b'%' if tail.get(i + 1).and_then(hex).is_none()
-                || tail.get(i + 2).and_then(hex).is_none() =>
-            {
-                return Err(RejectReason::BadPercentEncoding)
+            b'%' => {
+                percent_byte(tail, i)?;
             }
             b'\\' => return Err(RejectReason::Backslash),
             b'#' => return Err(RejectReason::Fragment),
@@ -118,13 +116,7 @@ fn decode_strict(layer: &[u8]) -> Result<Vec<u8>, RejectReason> {
             i += 1;
             continue;
         }
-        let byte = match (
-            layer.get(i + 1).and_then(hex),
-            layer.get(i + 2).and_then(hex),
-        ) {
-            (Some(hi), Some(lo)) => hi << 4 | lo,
-            _ => return Err(RejectReason::BadPercentEncoding),
-        };
+        let byte = percent_byte(layer, i)?;
         match byte {
             b'.' => return Err(RejectReason::EncodedDot),
             b'/' => return Err(RejectReason::EncodedSlash),
@@ -144,11 +136,8 @@ fn decode_lenient(layer: &[u8]) -> Result<Vec<u8>, RejectReason> {
     let mut i = 0;
     while let Some(&b) = layer.get(i) {
         if b == b'%' {
-            if let (Some(hi), Some(lo)) = (
-                layer.get(i + 1).and_then(hex),
-                layer.get(i + 2).and_then(hex),
-            ) {
-                out.push(hi << 4 | lo);
+            if let Ok(byte) = percent_byte(layer, i) {
+                out.push(byte);
                 i += 3;
                 continue;
             }
