@@ -1,16 +1,17 @@
 //! The plugin configuration: parsed strictly, every key checked, nothing guessed.
 //!
-//! Each key is deserialized on its own so that an error names the key (and the
-//! element) at fault; `compile` in `policy.rs` then checks what types cannot.
+//! `json.rs` reads the text; `config/typed.rs` reads each key with its type, so that
+//! an error names the key (and the element) at fault; `compile` in `policy.rs` then
+//! checks what types cannot.
 
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::{Map, Value};
+mod typed;
+
+use crate::json::Json;
 use std::fmt;
+use typed::{boolean, choice, integer, string, strings, Object};
 
 /// What happens to a path that no enabled group covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Fallback {
     /// Refuse it with the deny response.
     #[default]
@@ -29,8 +30,7 @@ impl Fallback {
 }
 
 /// Whether decisions are carried out or only recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     #[default]
     Enforce,
@@ -48,8 +48,7 @@ impl Mode {
 }
 
 /// The level of the one log line written per refused request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogLevel {
     Off,
     Trace,
@@ -60,21 +59,17 @@ pub enum LogLevel {
     Error,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomGroup {
     pub name: String,
     pub prefixes: Vec<String>,
-    #[serde(default)]
     pub websocket: bool,
     /// Below these prefixes the path is data (a proxied URL): SPEC rule 6a applies.
-    #[serde(default)]
     pub opaque: bool,
 }
 
 /// The response sent for a denied request.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DenyResponse {
     pub status: u16,
     pub body: String,
@@ -91,8 +86,7 @@ impl Default for DenyResponse {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogSettings {
     /// Level of the line logged for each denied, rejected or 405'd request.
     pub level: LogLevel,
@@ -165,7 +159,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    /// Control characters in either part (serde quotes offending values raw) are
+    /// Control characters in either part (a message may quote a value) are
     /// escaped, so the message stays one printable log line.
     pub fn new(at: impl Into<String>, problem: impl Into<String>) -> Self {
         ConfigError {
@@ -214,75 +208,100 @@ impl Config {
                 "empty or missing; set at least \"groups\"",
             ));
         }
-        let value = crate::strict_json::parse(bytes)
+        let value = crate::json::parse(bytes)
             .map_err(|e| ConfigError::new("configuration", format!("bad JSON: {e}")))?;
-        let Value::Object(map) = value else {
-            return Err(ConfigError::new("configuration", "must be a JSON object"));
-        };
-        if let Some(unknown) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(ConfigError::new(
-                json_str(unknown),
-                format!("unknown key (known keys: {})", KEYS.join(", ")),
-            ));
-        }
+        let top = Object::top(&value)?;
+        top.check_keys(KEYS)?;
         let defaults = Config::default();
         Ok(Config {
-            name: field(&map, "name")?.unwrap_or(defaults.name),
-            groups: field(&map, "groups")?.unwrap_or_default(),
-            custom_groups: custom_groups(&map)?,
-            fallback: field(&map, "fallback")?.unwrap_or_default(),
-            mode: field(&map, "mode")?.unwrap_or_default(),
-            deny_response: object_field(&map, "deny_response")?.unwrap_or_default(),
-            log: object_field(&map, "log")?.unwrap_or_default(),
-            filter_state: field(&map, "filter_state")?.unwrap_or(defaults.filter_state),
-            builtin_opaque: field(&map, "builtin_opaque")?.unwrap_or(defaults.builtin_opaque),
+            name: top.read("name", string)?.unwrap_or(defaults.name),
+            groups: top.read("groups", strings)?.unwrap_or_default(),
+            custom_groups: top
+                .read("custom_groups", custom_groups)?
+                .unwrap_or_default(),
+            fallback: top.read("fallback", fallback)?.unwrap_or_default(),
+            mode: top.read("mode", mode)?.unwrap_or_default(),
+            deny_response: top
+                .read("deny_response", deny_response)?
+                .unwrap_or_default(),
+            log: top.read("log", log_settings)?.unwrap_or_default(),
+            filter_state: top
+                .read("filter_state", boolean)?
+                .unwrap_or(defaults.filter_state),
+            builtin_opaque: top
+                .read("builtin_opaque", boolean)?
+                .unwrap_or(defaults.builtin_opaque),
         })
     }
 }
 
-/// One key, typed; `null` counts as absent so the default applies.
-fn field<T: DeserializeOwned>(
-    map: &Map<String, Value>,
-    key: &str,
-) -> Result<Option<T>, ConfigError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => T::deserialize(v)
-            .map(Some)
-            .map_err(|e| ConfigError::new(key, e.to_string())),
-    }
+fn fallback(at: &str, v: &Json) -> Result<Fallback, ConfigError> {
+    choice(at, v, &[("deny", Fallback::Deny), ("spa", Fallback::Spa)])
 }
 
-/// A key whose value must be a JSON object (serde's derived structs also take arrays).
-fn object_field<T: DeserializeOwned>(
-    map: &Map<String, Value>,
-    key: &str,
-) -> Result<Option<T>, ConfigError> {
-    match map.get(key) {
-        None | Some(Value::Null) | Some(Value::Object(_)) => field(map, key),
-        Some(_) => Err(ConfigError::new(key, "must be a JSON object")),
-    }
+fn mode(at: &str, v: &Json) -> Result<Mode, ConfigError> {
+    choice(
+        at,
+        v,
+        &[("enforce", Mode::Enforce), ("dry_run", Mode::DryRun)],
+    )
 }
 
 /// Custom groups one by one, so an error names the element.
-fn custom_groups(map: &Map<String, Value>) -> Result<Vec<CustomGroup>, ConfigError> {
-    let Some(items) = field::<Vec<Value>>(map, "custom_groups")? else {
-        return Ok(Vec::new());
-    };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let at = format!("custom_groups[{i}]");
-            if !v.is_object() {
-                return Err(ConfigError::new(at, "must be a JSON object"));
-            }
-            CustomGroup::deserialize(v).map_err(|e| ConfigError::new(at, e.to_string()))
+fn custom_groups(at: &str, v: &Json) -> Result<Vec<CustomGroup>, ConfigError> {
+    typed::array(at, v, |at, item| {
+        let group = Object::nested(at, item)?;
+        group.check_keys(&["name", "prefixes", "websocket", "opaque"])?;
+        Ok(CustomGroup {
+            name: group.require("name", string)?,
+            prefixes: group.require("prefixes", strings)?,
+            websocket: group.read("websocket", boolean)?.unwrap_or(false),
+            opaque: group.read("opaque", boolean)?.unwrap_or(false),
         })
-        .collect()
+    })
+}
+
+fn deny_response(at: &str, v: &Json) -> Result<DenyResponse, ConfigError> {
+    let deny = Object::nested(at, v)?;
+    deny.check_keys(&["status", "body", "content_type"])?;
+    let defaults = DenyResponse::default();
+    Ok(DenyResponse {
+        status: deny.read("status", integer)?.unwrap_or(defaults.status),
+        body: deny.read("body", string)?.unwrap_or(defaults.body),
+        content_type: deny
+            .read("content_type", string)?
+            .unwrap_or(defaults.content_type),
+    })
+}
+
+fn log_settings(at: &str, v: &Json) -> Result<LogSettings, ConfigError> {
+    let log = Object::nested(at, v)?;
+    log.check_keys(&["level", "max_path_bytes", "max_per_second"])?;
+    let defaults = LogSettings::default();
+    let level = |at: &str, v: &Json| {
+        use LogLevel::*;
+        let levels = [
+            ("off", Off),
+            ("trace", Trace),
+            ("debug", Debug),
+            ("info", Info),
+            ("warn", Warn),
+            ("error", Error),
+        ];
+        choice(at, v, &levels)
+    };
+    Ok(LogSettings {
+        level: log.read("level", level)?.unwrap_or(defaults.level),
+        max_path_bytes: log
+            .read("max_path_bytes", integer)?
+            .unwrap_or(defaults.max_path_bytes),
+        max_per_second: log
+            .read("max_per_second", integer)?
+            .unwrap_or(defaults.max_per_second),
+    })
 }
 
 /// A string quoted as JSON would, so that a hostile key cannot forge a log line.
 pub fn json_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| String::from("\"?\""))
+    crate::json::quote(s)
 }

@@ -1017,9 +1017,8 @@ proptest! {
     // field name, one key among many.
     #![proptest_config(ProptestConfig { cases: cases().cases.max(1024), ..cases() })]
 
-    // serde's "unknown variant" and "unknown field" messages quote the offending text
-    // raw (`{"groups":["sdk"],"mode":"a\nb"}`); the one log line Envoy writes for a
-    // refused configuration must not be split or forged by it.
+    // Messages quote the offending text (`{"groups":["sdk"],"mode":"a\nb"}`); the one
+    // log line Envoy writes for a refused configuration must not be split or forged by it.
     #[test]
     fn a_refused_configuration_is_explained_on_one_printable_line(text in json_ish()) {
         if let Err(e) = load(&text) {
