@@ -18,6 +18,9 @@ pub enum DenyReason {
 }
 
 impl DenyReason {
+    /// Every reason, for tables and tools.
+    pub const ALL: [DenyReason; 2] = [DenyReason::NotCovered, DenyReason::UpgradeNotAllowed];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DenyReason::NotCovered => "not_covered",

@@ -1,7 +1,8 @@
 //! How a decision is reported: the names shared by metrics, logs and the access log.
 
 use crate::config::Mode;
-use crate::decision::Decision;
+use crate::decision::{Decision, DenyReason};
+use crate::path_check::RejectReason;
 use crate::policy::Policy;
 
 /// What happened to a request, as counted and logged.
@@ -61,6 +62,9 @@ impl Outcome {
     }
 }
 
+/// The detail of an SPA rewrite or 405.
+const SPA: &str = "spa";
+
 /// The detail beside the outcome: the group for an allow, the reason otherwise.
 pub fn detail<'p>(policy: &'p Policy, decision: &Decision) -> &'p str {
     match decision {
@@ -69,9 +73,74 @@ pub fn detail<'p>(policy: &'p Policy, decision: &Decision) -> &'p str {
             .get(*route)
             .map_or("?", |r| policy.group_name(r.group)),
         Decision::Deny(reason) => reason.as_str(),
-        Decision::Rewrite { .. } => "spa",
+        Decision::Rewrite { .. } => SPA,
         Decision::Reject(reason) => reason.as_str(),
-        Decision::MethodNotAllowed => "spa",
+        Decision::MethodNotAllowed => SPA,
+    }
+}
+
+/// Every decision's `outcome:detail`, made once per configuration: the access log reads
+/// it from a local reply's details or from filter state, and a request only looks it up.
+#[derive(Debug, Clone)]
+pub struct DecisionNames {
+    mode: Mode,
+    /// Per route, by index into `Policy::routes`.
+    allowed: Vec<String>,
+    /// In `DenyReason::ALL` order.
+    denied: Vec<String>,
+    /// In `RejectReason::ALL` order.
+    rejected: Vec<String>,
+    rewritten: String,
+    method_not_allowed: String,
+}
+
+impl DecisionNames {
+    pub fn new(policy: &Policy, mode: Mode) -> DecisionNames {
+        let name = |outcome: Outcome, detail: &str| format!("{}:{detail}", outcome.label(mode));
+        DecisionNames {
+            mode,
+            allowed: policy
+                .routes()
+                .iter()
+                .map(|r| name(Outcome::Allowed, policy.group_name(r.group)))
+                .collect(),
+            denied: DenyReason::ALL
+                .iter()
+                .map(|r| name(Outcome::Denied, r.as_str()))
+                .collect(),
+            rejected: RejectReason::ALL
+                .iter()
+                .map(|r| name(Outcome::Rejected, r.as_str()))
+                .collect(),
+            rewritten: name(Outcome::Rewritten, SPA),
+            method_not_allowed: name(Outcome::MethodNotAllowed, SPA),
+        }
+    }
+
+    /// This decision's `outcome:detail`, without allocating.
+    pub fn details(&self, decision: &Decision) -> &str {
+        let found = match decision {
+            Decision::Allow { route } => self.allowed.get(*route),
+            Decision::Deny(reason) => DenyReason::ALL
+                .iter()
+                .position(|r| r == reason)
+                .and_then(|i| self.denied.get(i)),
+            Decision::Reject(reason) => RejectReason::ALL
+                .iter()
+                .position(|r| r == reason)
+                .and_then(|i| self.rejected.get(i)),
+            Decision::Rewrite { .. } => Some(&self.rewritten),
+            Decision::MethodNotAllowed => Some(&self.method_not_allowed),
+        };
+        // Only a route outside the policy can miss (`ALL` lists every reason, as
+        // tests/reporting.rs checks); `detail` names its group `?`.
+        found.map_or_else(
+            || match decision {
+                Decision::Allow { .. } => "allowed:?",
+                other => Outcome::of(other).label(self.mode),
+            },
+            String::as_str,
+        )
     }
 }
 

@@ -10,8 +10,12 @@
 
 mod common;
 use cobrowse_l7_firewall::config::Mode;
+use cobrowse_l7_firewall::decision::{Decision, DenyReason, SPA_INDEX};
 use cobrowse_l7_firewall::log_escape::escape;
-use cobrowse_l7_firewall::outcome::{allowed_counter_name, counter_name, detail, Outcome};
+use cobrowse_l7_firewall::outcome::{
+    allowed_counter_name, counter_name, detail, DecisionNames, Outcome,
+};
+use cobrowse_l7_firewall::path_check::RejectReason;
 use common::*;
 
 #[test]
@@ -111,5 +115,107 @@ fn local_reply_labels_are_what_the_access_log_expects() {
                 "{label} in {mode:?}"
             );
         }
+    }
+}
+
+/// The variants of a fieldless enum, listed once and matched without a wildcard: a new
+/// variant stops this compiling until it is listed here.
+macro_rules! every {
+    ($enum:ident { $($variant:ident),* $(,)? }) => {{
+        let _exhaustive = |v: $enum| match v {
+            $($enum::$variant => ()),*
+        };
+        [$($enum::$variant),*]
+    }};
+}
+
+/// The decision names are made from `ALL`: a reason missing there would have none.
+#[test]
+fn reason_lists_are_complete() {
+    let deny = every!(DenyReason {
+        NotCovered,
+        UpgradeNotAllowed,
+    });
+    assert_eq!(deny.as_slice(), DenyReason::ALL.as_slice());
+    let reject = every!(RejectReason {
+        MissingPath,
+        EmptyPath,
+        NoLeadingSlash,
+        DoubleSlash,
+        DotSegment,
+        EncodedDot,
+        EncodedSlash,
+        EncodedBackslash,
+        DoubleEncoded,
+        BadPercentEncoding,
+        EncodedControl,
+        InvalidUtf8,
+        Lookalike,
+        Backslash,
+        Fragment,
+        Semicolon,
+        Space,
+        ControlByte,
+        NonAscii,
+    });
+    assert_eq!(reject.as_slice(), RejectReason::ALL.as_slice());
+}
+
+/// What a request looks up is what formatting it would have written, for every decision.
+#[test]
+fn decision_names_are_label_and_detail() {
+    for json in [INTERNAL, EXTERNAL] {
+        let fw = firewall(json);
+        let policy = &fw.policy;
+        let mut decisions: Vec<Decision> = (0..=policy.routes().len())
+            .map(|route| Decision::Allow { route })
+            .collect();
+        decisions.extend(DenyReason::ALL.map(Decision::Deny));
+        decisions.extend(RejectReason::ALL.map(Decision::Reject));
+        decisions.push(Decision::Rewrite {
+            path: SPA_INDEX.to_vec(),
+        });
+        decisions.push(Decision::MethodNotAllowed);
+        for mode in [Mode::Enforce, Mode::DryRun] {
+            let names = DecisionNames::new(policy, mode);
+            for d in &decisions {
+                let expected = format!("{}:{}", Outcome::of(d).label(mode), detail(policy, d));
+                assert_eq!(names.details(d), expected, "{d:?} in {mode:?}");
+            }
+        }
+    }
+    let int = firewall(INTERNAL);
+    let dry_run = DecisionNames::new(&int.policy, Mode::DryRun);
+    let enforce = DecisionNames::new(&int.policy, Mode::Enforce);
+    let rows = [
+        (
+            decide(&int, "GET", b"/api/1/x", false),
+            "allowed:agent",
+            "allowed:agent",
+        ),
+        (
+            decide(&int, "GET", b"/a/%2e%2e/b", false),
+            "rejected:encoded_dot",
+            "dry_run_rejected:encoded_dot",
+        ),
+        (
+            decide(&int, "POST", b"/dash", false),
+            "method_not_allowed:spa",
+            "dry_run_method_not_allowed:spa",
+        ),
+        (
+            decide(&int, "GET", b"/dash", true),
+            "denied:upgrade_not_allowed",
+            "dry_run_denied:upgrade_not_allowed",
+        ),
+        (
+            decide(&int, "GET", b"/dash", false),
+            "rewritten:spa",
+            "dry_run_rewritten:spa",
+        ),
+    ];
+    for (d, enforced, dry) in rows {
+        assert_eq!(enforce.details(&d), enforced);
+        assert_eq!(dry_run.details(&d), dry);
     }
 }

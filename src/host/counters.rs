@@ -1,5 +1,4 @@
-//! Per-configuration reporting handles, made once in `on_configure`: counter ids and,
-//! for the common allowed case, the filter-state value, so a request formats nothing.
+//! Per-configuration counters, defined once in `on_configure`.
 //!
 //! A request only adds to a count in the VM; the root context's tick adds what is pending
 //! to Envoy's counters, so Envoy's counters lag by at most one tick period and a request
@@ -39,15 +38,9 @@ impl Counter {
     }
 }
 
-struct Allowed {
-    counter: Counter,
-    /// `allowed:<group>`, as the access log reads it.
-    state: String,
-}
-
 pub struct Counters {
     /// Per group, by index into `Policy::groups`.
-    allowed: Vec<Allowed>,
+    allowed: Vec<Counter>,
     /// Per refusal, in `Outcome::REFUSALS` order.
     refused: [Counter; 4],
 }
@@ -61,25 +54,21 @@ impl Counters {
                 .policy
                 .groups()
                 .iter()
-                .map(|g| Allowed {
-                    counter: Counter::define(&allowed_counter_name(listener, g)),
-                    state: format!("{}:{g}", Outcome::Allowed.as_str()),
-                })
+                .map(|g| Counter::define(&allowed_counter_name(listener, g)))
                 .collect(),
             refused: Outcome::REFUSALS
                 .map(|o| Counter::define(&counter_name(listener, o.label(mode)))),
         }
     }
 
-    fn allowed(&self, firewall: &Firewall, route: usize) -> Option<&Allowed> {
-        let group = firewall.policy.routes().get(route)?.group;
-        self.allowed.get(group)
-    }
-
     /// Counts this decision in the VM; the next tick tells Envoy.
     pub fn count(&self, firewall: &Firewall, decision: &Decision) {
         let counter = match decision {
-            Decision::Allow { route } => self.allowed(firewall, *route).map(|a| &a.counter),
+            Decision::Allow { route } => firewall
+                .policy
+                .routes()
+                .get(*route)
+                .and_then(|r| self.allowed.get(r.group)),
             other => Outcome::of(other)
                 .refusal_index()
                 .and_then(|i| self.refused.get(i)),
@@ -91,13 +80,8 @@ impl Counters {
 
     /// Adds every pending count to Envoy's counters: one host call per counter that moved.
     pub fn flush(&self) {
-        self.allowed.iter().for_each(|a| a.counter.flush());
+        self.allowed.iter().for_each(Counter::flush);
         self.refused.iter().for_each(Counter::flush);
-    }
-
-    /// The precomputed filter-state value of an allow.
-    pub fn allowed_state(&self, firewall: &Firewall, route: usize) -> Option<&str> {
-        self.allowed(firewall, route).map(|a| a.state.as_str())
     }
 }
 

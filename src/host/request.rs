@@ -10,7 +10,6 @@ use crate::outcome::{detail, Outcome};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, Bytes, MapType};
-use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::rc::Rc;
 
@@ -50,24 +49,16 @@ impl HttpContext for FirewallRequest {
         );
         let settings = &firewall.settings;
         let outcome = Outcome::of(&decision);
-        let label = outcome.label(settings.mode);
         // Denied, rejected or 405: answered locally when enforced, and logged.
         let refused = !matches!(decision, Decision::Allow { .. } | Decision::Rewrite { .. });
-        let detail = detail(&firewall.policy, &decision);
         active.counters.count(firewall, &decision);
-        // `outcome:group-or-reason` for the access log. An enforced refusal carries it as
-        // its local reply's details (%RESPONSE_CODE_DETAILS%), at no extra host call; the
-        // rest go to filter state when the configuration asks for it.
-        let decided = match &decision {
-            Decision::Allow { route } => {
-                let state = active.counters.allowed_state(firewall, *route);
-                Cow::Borrowed(state.unwrap_or("allowed:?"))
-            }
-            _ => Cow::Owned(format!("{label}:{detail}")),
-        };
+        // `outcome:group-or-reason` for the access log, made at load. An enforced refusal
+        // carries it as its local reply's details (%RESPONSE_CODE_DETAILS%), at no extra
+        // host call; the rest go to filter state when the configuration asks for it.
+        let decided = active.names.details(&decision);
         let local_reply = settings.mode == Mode::Enforce && refused;
         if settings.filter_state && !local_reply {
-            respond::record(&decided);
+            respond::record(decided);
             if let Decision::Rewrite { .. } = decision {
                 respond::record_original_path(target.as_deref().unwrap_or_default());
             }
@@ -79,8 +70,10 @@ impl HttpContext for FirewallRequest {
                 let max = settings.log.max_path_bytes;
                 log::log!(
                     level,
-                    "cobrowse-l7-firewall[{}]: {label} {detail}: {} \"{}\"",
+                    "cobrowse-l7-firewall[{}]: {} {}: {} \"{}\"",
                     settings.name,
+                    outcome.label(settings.mode),
+                    detail(&firewall.policy, &decision),
                     escape(method(), 32),
                     escape(&path, max),
                 );
@@ -88,7 +81,7 @@ impl HttpContext for FirewallRequest {
         }
         match settings.mode {
             Mode::DryRun => Action::Continue,
-            Mode::Enforce => respond::apply(&active.replies, decision, &decided),
+            Mode::Enforce => respond::apply(&active.replies, decision, decided),
         }
     }
 }

@@ -6,6 +6,7 @@ use super::local_reply::Replies;
 use super::request::FirewallRequest;
 use super::respond;
 use crate::log_budget::LogBudget;
+use crate::outcome::DecisionNames;
 use crate::{load, Firewall, VERSION};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -20,6 +21,7 @@ const TICK: Duration = Duration::from_secs(1);
 pub struct Active {
     pub firewall: Firewall,
     pub counters: Counters,
+    pub names: DecisionNames,
     pub budget: LogBudget,
     pub replies: Replies,
 }
@@ -45,6 +47,7 @@ impl RootContext for FirewallRoot {
         match load(&bytes) {
             Ok(firewall) => {
                 let counters = Counters::define(&firewall);
+                let names = DecisionNames::new(&firewall.policy, firewall.settings.mode);
                 let budget = LogBudget::new(firewall.settings.log.max_per_second);
                 let replies = Replies::new(&firewall.settings);
                 log::info!(
@@ -55,6 +58,7 @@ impl RootContext for FirewallRoot {
                 self.active = Some(Rc::new(Active {
                     firewall,
                     counters,
+                    names,
                     budget,
                     replies,
                 }));
