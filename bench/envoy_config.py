@@ -119,8 +119,8 @@ def http_filters(variant, module_wasm, floor_wasm):
     if variant.kind == "floor-trim":
         return [wasm_filter(variant.id, trimmed(floor_wasm), "floor_trim", "")]
     if variant.kind == "module":
-        # As shipped: the decision recorded for the access log, default logging.
-        config = json.dumps({**roles.plugin_config(variant.role), "filter_state": True, **dict(variant.plugin)})
+        # As shipped (filter_state off, default logging) unless the variant says otherwise.
+        config = json.dumps({**roles.plugin_config(variant.role), **dict(variant.plugin)})
         return [wasm_filter(variant.id, module_wasm, "cobrowse_l7_firewall", config)]
     if variant.kind == "lua":
         source = {"inline_string": lua_source(variant.role)}

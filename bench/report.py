@@ -66,7 +66,7 @@ def summarize(variants, rounds):
         bases["floor"] = v.baseline
         if v.kind == "module":
             # The same policy in Lua on the same mix, paired by round like the floors.
-            bases["lua"] = v.id.replace("module", "lua").removesuffix("-nofs").removesuffix("-nolog")
+            bases["lua"] = v.id.replace("module", "lua").removesuffix("-fs").removesuffix("-nolog")
         for name, base in bases.items():
             if base in used:
                 for key, field in (("rps", "rps"), ("p99", "p99_us"), ("cpu", "envoy_cpu_us_per_request")):

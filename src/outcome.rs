@@ -65,6 +65,34 @@ impl Outcome {
 /// The detail of an SPA rewrite or 405.
 const SPA: &str = "spa";
 
+/// Where the access log finds a request's decision, which decides the host calls made
+/// for it: a filter-state write costs a host call on every request that makes one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// An enforced refusal: its local reply's details (`%RESPONSE_CODE_DETAILS%`), free.
+    InLocalReply,
+    /// Filter state: a dry-run decision other than an allow (nothing else carries it),
+    /// or an allow when the configuration's `filter_state` asks for its group.
+    Decision,
+    /// An enforced SPA rewrite: its decision and the client's path, which the rewrite
+    /// replaces in what the access log would show. Only page loads pay for it.
+    DecisionAndOriginalPath,
+    /// An allow without `filter_state`: the log shows the forwarded request as is.
+    Nothing,
+}
+
+impl Record {
+    pub fn of(decision: &Decision, mode: Mode, filter_state: bool) -> Record {
+        match (decision, mode) {
+            (Decision::Allow { .. }, _) if filter_state => Record::Decision,
+            (Decision::Allow { .. }, _) => Record::Nothing,
+            (Decision::Rewrite { .. }, Mode::Enforce) => Record::DecisionAndOriginalPath,
+            (_, Mode::DryRun) => Record::Decision,
+            (_, Mode::Enforce) => Record::InLocalReply,
+        }
+    }
+}
+
 /// The detail beside the outcome: the group for an allow, the reason otherwise.
 pub fn detail<'p>(policy: &'p Policy, decision: &Decision) -> &'p str {
     match decision {

@@ -13,7 +13,7 @@ use cobrowse_l7_firewall::config::Mode;
 use cobrowse_l7_firewall::decision::{Decision, DenyReason, SPA_INDEX};
 use cobrowse_l7_firewall::log_escape::escape;
 use cobrowse_l7_firewall::outcome::{
-    allowed_counter_name, counter_name, detail, DecisionNames, Outcome,
+    allowed_counter_name, counter_name, detail, DecisionNames, Outcome, Record,
 };
 use cobrowse_l7_firewall::path_check::RejectReason;
 use common::*;
@@ -217,5 +217,49 @@ fn decision_names_are_label_and_detail() {
     for (d, enforced, dry) in rows {
         assert_eq!(enforce.details(&d), enforced);
         assert_eq!(dry_run.details(&d), dry);
+    }
+}
+
+#[test]
+fn filter_state_is_written_only_where_nothing_cheaper_carries_the_decision() {
+    let allow = Decision::Allow { route: 0 };
+    let rewrite = Decision::Rewrite {
+        path: SPA_INDEX.to_vec(),
+    };
+    let deny = Decision::Deny(DenyReason::NotCovered);
+    let reject = Decision::Reject(RejectReason::EncodedDot);
+    let no = Decision::MethodNotAllowed;
+    // (decision, mode, filter_state, where the access log finds the decision)
+    let rows: &[(&Decision, Mode, bool, Record)] = &[
+        (&allow, Mode::Enforce, false, Record::Nothing),
+        (&allow, Mode::Enforce, true, Record::Decision),
+        (&allow, Mode::DryRun, false, Record::Nothing),
+        (&allow, Mode::DryRun, true, Record::Decision),
+        (
+            &rewrite,
+            Mode::Enforce,
+            false,
+            Record::DecisionAndOriginalPath,
+        ),
+        (
+            &rewrite,
+            Mode::Enforce,
+            true,
+            Record::DecisionAndOriginalPath,
+        ),
+        (&rewrite, Mode::DryRun, false, Record::Decision),
+        (&deny, Mode::Enforce, true, Record::InLocalReply),
+        (&reject, Mode::Enforce, false, Record::InLocalReply),
+        (&no, Mode::Enforce, true, Record::InLocalReply),
+        (&deny, Mode::DryRun, false, Record::Decision),
+        (&reject, Mode::DryRun, true, Record::Decision),
+        (&no, Mode::DryRun, false, Record::Decision),
+    ];
+    for (decision, mode, filter_state, expected) in rows {
+        assert_eq!(
+            Record::of(decision, *mode, *filter_state),
+            *expected,
+            "{decision:?} {mode:?} filter_state={filter_state}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use super::root::Active;
 use crate::config::Mode;
 use crate::decision::{is_get_or_head, Decision};
 use crate::log_escape::escape;
-use crate::outcome::{detail, Outcome};
+use crate::outcome::{detail, Outcome, Record};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, Bytes, MapType};
@@ -52,14 +52,13 @@ impl HttpContext for FirewallRequest {
         // Denied, rejected or 405: answered locally when enforced, and logged.
         let refused = !matches!(decision, Decision::Allow { .. } | Decision::Rewrite { .. });
         active.counters.count(firewall, &decision);
-        // `outcome:group-or-reason` for the access log, made at load. An enforced refusal
-        // carries it as its local reply's details (%RESPONSE_CODE_DETAILS%), at no extra
-        // host call; the rest go to filter state when the configuration asks for it.
+        // `outcome:group-or-reason` for the access log, made at load; `Record` says where.
         let decided = active.names.details(&decision);
-        let local_reply = settings.mode == Mode::Enforce && refused;
-        if settings.filter_state && !local_reply {
-            respond::record(decided);
-            if let Decision::Rewrite { .. } = decision {
+        match Record::of(&decision, settings.mode, settings.filter_state) {
+            Record::InLocalReply | Record::Nothing => {}
+            Record::Decision => respond::record(decided),
+            Record::DecisionAndOriginalPath => {
+                respond::record(decided);
                 respond::record_original_path(target.as_deref().unwrap_or_default());
             }
         }

@@ -74,7 +74,7 @@ def test_shipped_yaml_holds_the_contract(role):
         "groups": expected["groups"],
         "fallback": expected["fallback"],
         "mode": "enforce",
-        "filter_state": True,
+        "filter_state": False,
     }
 
 
