@@ -1,5 +1,6 @@
 """Pools the paired rounds of several `make bench` runs: for each ratio, the per-run
-median and the median and quartiles over every round of every run.
+median and the median and quartiles over every round of every run; then what each
+host call costs, as CPU µs per request over the floor filter's in the same round.
 
     python3 bench/pool.py run1/results.json run2/results.json ...
 
@@ -29,14 +30,18 @@ PAIRS = [
 ]
 
 
-def rounds(path: str) -> dict[str, dict[int, float]]:
+HOST_CALLS = ["floor-trim", "probe-upgrade", "probe-method", "probe-path_write", "probe-filter_state",
+              "probe-local_reply", "probe-counter", "probe-log"]
+
+
+def rounds(path: str, key: str = "rps") -> dict[str, dict[int, float]]:
     by_variant = json.load(open(path))["rounds"]
     if "module-ext-nofs" in by_variant:
         # Runs from before the shipped configs turned filter_state off named the variants
         # by the other setting.
         by_variant = {**by_variant, "module-ext-fs": by_variant["module-ext"],
                       "module-ext": by_variant["module-ext-nofs"]}
-    return {v: {run["round"]: run["rps"] for run in runs} for v, runs in by_variant.items()}
+    return {v: {run["round"]: run[key] for run in runs} for v, runs in by_variant.items()}
 
 
 def main(paths: list[str]) -> None:
@@ -54,6 +59,18 @@ def main(paths: list[str]) -> None:
             continue
         q1, _, q3 = statistics.quantiles(pooled, n=4)
         print(f"| {label} | {', '.join(per_run)} | {statistics.median(pooled):.3f} | {q1:.3f}-{q3:.3f} |")
+
+    cpu = [rounds(p, "envoy_cpu_us_per_request") for p in paths]
+    floor = statistics.median(v for run in cpu for v in run.get("floor", {}).values())
+    print(f"\n| over the floor filter's {floor:.1f} µs | rounds | median | interquartile range |")
+    print("|---|---:|---:|---|")
+    for variant in HOST_CALLS:
+        deltas = [run[variant][r] - run["floor"][r] for run in cpu if variant in run
+                  for r in run[variant] if r in run.get("floor", {})]
+        if len(deltas) < 2:
+            continue
+        q1, _, q3 = statistics.quantiles(deltas, n=4)
+        print(f"| {variant} | {len(deltas)} | {statistics.median(deltas):+.2f} µs | {q1:+.2f} to {q3:+.2f} |")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ ALL = [
     # The floor plus one host call each: what that call costs a request.
     *[Variant(f"probe-{p}", f"floor + {label}", "floor", "external", probe=p) for p, label in (
         ("counter", "counter increment"), ("upgrade", "`upgrade` read"), ("method", "`:method` read"),
-        ("filter_state", "filter-state write"), ("log", "info log line"), ("local_reply", "local reply (403)"))],
+        ("filter_state", "filter-state write"), ("path_write", "`:path` write (route matched again)"),
+        ("log", "info log line"), ("local_reply", "local reply (403)"))],
     # A scanner's flood: only refused paths (403s, keep-alive holds), default logging.
     Variant("floor-flood", "floor, flood mix", "floor", "external", "flood", "floor-flood"),
     Variant("module-flood", "module, external config, flood mix", "module", "external", "flood", "floor-flood"),

@@ -20,6 +20,8 @@ enum Probe {
     Upgrade,
     Method,
     FilterState,
+    /// `:path` written back unchanged: what an SPA rewrite costs, route re-match included.
+    PathWrite,
     Log,
     LocalReply,
 }
@@ -45,6 +47,7 @@ impl RootContext for FloorRoot {
             b"upgrade" => Probe::Upgrade,
             b"method" => Probe::Method,
             b"filter_state" => Probe::FilterState,
+            b"path_write" => Probe::PathWrite,
             b"log" => Probe::Log,
             b"local_reply" => Probe::LocalReply,
             _ => return false,
@@ -91,6 +94,14 @@ impl HttpContext for FloorRequest {
             }
             Probe::FilterState => {
                 let _ = hostcalls::set_property(vec!["bench_probe"], Some(b"allowed:sdk"));
+            }
+            Probe::PathWrite => {
+                // Envoy clears the route cache on any request-header write and matches again.
+                let _ = hostcalls::set_map_value_bytes(
+                    MapType::HttpRequestHeaders,
+                    ":path",
+                    path.as_deref(),
+                );
             }
             Probe::Log => {
                 log::info!("bench probe: {}", path.map_or(0, |p| p.len()));
