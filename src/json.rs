@@ -166,69 +166,69 @@ impl<'a> Reader<'a> {
     }
 
     fn array(&mut self, depth: usize) -> Result<Json, JsonError> {
-        self.enter(depth)?;
-        self.pos += 1; // '['
         let mut items = Vec::new();
-        self.skip_space();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            return Ok(Json::Array(items));
-        }
-        loop {
-            self.skip_space();
-            if self.peek() == Some(b']') {
-                return Err(self.error("trailing comma"));
-            }
-            items.push(self.value(depth)?);
-            self.skip_space();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(Json::Array(items));
-                }
-                _ => return Err(self.eof_or("expected ',' or ']'")),
-            }
-        }
+        self.elements(depth, b']', "expected ',' or ']'", |reader| {
+            items.push(reader.value(depth)?);
+            Ok(())
+        })?;
+        Ok(Json::Array(items))
     }
 
     fn object(&mut self, depth: usize) -> Result<Json, JsonError> {
-        self.enter(depth)?;
-        self.pos += 1; // '{'
         let mut members: Vec<(String, Json)> = Vec::new();
+        self.elements(depth, b'}', "expected ',' or '}'", |reader| {
+            let key_at = reader.pos;
+            if reader.peek() != Some(b'"') {
+                return Err(reader.eof_or("expected a key in double quotes"));
+            }
+            let key = reader.string()?;
+            if members.iter().any(|(k, _)| *k == key) {
+                let problem = format!("duplicate key {}", quote(&key));
+                return Err(reader.error_at(key_at, &problem));
+            }
+            reader.skip_space();
+            if reader.peek() != Some(b':') {
+                return Err(reader.eof_or("expected ':'"));
+            }
+            reader.pos += 1;
+            reader.skip_space();
+            let value = reader.value(depth)?;
+            members.push((key, value));
+            Ok(())
+        })?;
+        Ok(Json::Object(members))
+    }
+
+    /// The elements of an array or object, from its opening byte through `close`: each is
+    /// read by `element`, separated by commas; a comma before `close` is refused.
+    fn elements(
+        &mut self,
+        depth: usize,
+        close: u8,
+        expected: &str,
+        mut element: impl FnMut(&mut Self) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        self.enter(depth)?;
+        self.pos += 1; // '[' or '{'
         self.skip_space();
-        if self.peek() == Some(b'}') {
+        if self.peek() == Some(close) {
             self.pos += 1;
-            return Ok(Json::Object(members));
+            return Ok(());
         }
         loop {
             self.skip_space();
-            let key_at = self.pos;
-            match self.peek() {
-                Some(b'"') => {}
-                Some(b'}') => return Err(self.error("trailing comma")),
-                _ => return Err(self.eof_or("expected a key in double quotes")),
+            if self.peek() == Some(close) {
+                return Err(self.error("trailing comma"));
             }
-            let key = self.string()?;
-            if members.iter().any(|(k, _)| *k == key) {
-                return Err(self.error_at(key_at, &format!("duplicate key {}", quote(&key))));
-            }
-            self.skip_space();
-            if self.peek() != Some(b':') {
-                return Err(self.eof_or("expected ':'"));
-            }
-            self.pos += 1;
-            self.skip_space();
-            let value = self.value(depth)?;
-            members.push((key, value));
+            element(self)?;
             self.skip_space();
             match self.peek() {
                 Some(b',') => self.pos += 1,
-                Some(b'}') => {
+                Some(b) if b == close => {
                     self.pos += 1;
-                    return Ok(Json::Object(members));
+                    return Ok(());
                 }
-                _ => return Err(self.eof_or("expected ',' or '}'")),
+                _ => return Err(self.eof_or(expected)),
             }
         }
     }
