@@ -300,8 +300,3 @@ fn log_settings(at: &str, v: &Json) -> Result<LogSettings, ConfigError> {
             .unwrap_or(defaults.max_per_second),
     })
 }
-
-/// A string quoted as JSON would, so that a hostile key cannot forge a log line.
-pub fn json_str(s: &str) -> String {
-    crate::json::quote(s)
-}

@@ -1,8 +1,9 @@
 //! The compiled policy: enabled groups turned into one prefix router, built once per
 //! configuration. Everything that can be refused is refused here, at load.
 
-use crate::config::{json_str, Config, ConfigError, DenyResponse, Fallback, LogSettings, Mode};
+use crate::config::{Config, ConfigError, DenyResponse, Fallback, LogSettings, Mode};
 use crate::groups::{builtin, builtin_names};
+use crate::json::quote;
 use crate::path_check::{check_path, RejectReason};
 use matchit::Router;
 
@@ -78,7 +79,7 @@ impl Policy {
                     &at,
                     format!(
                         "unknown group {} (built-in groups: {})",
-                        json_str(name),
+                        quote(name),
                         builtin_names()
                     ),
                 )
@@ -97,7 +98,7 @@ impl Policy {
                     format!("{at}.name"),
                     format!(
                         "{} is a built-in group; enable it in \"groups\" or choose another name",
-                        json_str(&custom.name)
+                        quote(&custom.name)
                     ),
                 ));
             }
@@ -188,7 +189,7 @@ impl Builder {
         if self.groups.iter().any(|g| g == name) {
             return Err(ConfigError::new(
                 at,
-                format!("duplicate group {}", json_str(name)),
+                format!("duplicate group {}", quote(name)),
             ));
         }
         self.groups.push(name.to_owned());
@@ -204,14 +205,14 @@ impl Builder {
         opaque: bool,
     ) -> Result<(), ConfigError> {
         check_prefix(prefix).map_err(|why| {
-            ConfigError::new(at, format!("malformed prefix {}: {why}", json_str(prefix)))
+            ConfigError::new(at, format!("malformed prefix {}: {why}", quote(prefix)))
         })?;
         let prefix = prefix.strip_suffix('/').unwrap_or(prefix).to_owned();
         if let Some(same) = self.routes.iter_mut().find(|r| r.prefix == prefix) {
             if same.group == group {
                 return Err(ConfigError::new(
                     at,
-                    format!("duplicate prefix {}", json_str(&prefix)),
+                    format!("duplicate prefix {}", quote(&prefix)),
                 ));
             }
             // Groups may share a prefix (`/sockets/1/` is in `sdk` and `agent`): the first
@@ -244,7 +245,7 @@ impl Builder {
                 router.insert(form.as_str(), i).map_err(|e| {
                     ConfigError::new(
                         "groups",
-                        format!("prefix {} cannot be routed: {e}", json_str(&route.prefix)),
+                        format!("prefix {} cannot be routed: {e}", quote(&route.prefix)),
                     )
                 })?;
             }
@@ -303,7 +304,7 @@ fn check_group_name(at: &str, name: &str) -> Result<(), ConfigError> {
             at,
             format!(
                 "{} must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-' (it names metrics)",
-                json_str(name)
+                quote(name)
             ),
         ))
     }
@@ -334,10 +335,7 @@ fn check_settings(config: &Config) -> Result<Settings, ConfigError> {
     if deny.content_type.is_empty() || !header_safe(&deny.content_type) {
         return Err(ConfigError::new(
             "deny_response.content_type",
-            format!(
-                "{} is not a valid header value",
-                json_str(&deny.content_type)
-            ),
+            format!("{} is not a valid header value", quote(&deny.content_type)),
         ));
     }
     if !(16..=8192).contains(&config.log.max_path_bytes) {
