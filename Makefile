@@ -29,8 +29,11 @@ all: build
 # Always asks cargo (a no-op when nothing changed), so a new commit re-stamps the
 # revision the module logs; then writes the shipped module, dist/cobrowse_l7_firewall.wasm:
 # unused exports removed (src/host/exports.list), wasm-opt -O3 (binaryen, installed here
-# when missing and apt-get can). Cargo's own output is left as cargo wrote it.
+# when missing and apt-get can). Cargo's own output is left as cargo wrote it. rustup adds the
+# wasm32-wasip1 target when missing: rust-toolchain.toml's `targets` applies only when rustup
+# installs the toolchain itself, not to one already on the machine.
 build:
+	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 	@command -v wasm-opt >/dev/null || { command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq binaryen; }
 	bash scripts/build-module.sh
 
