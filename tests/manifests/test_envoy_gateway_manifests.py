@@ -12,7 +12,6 @@ import copy
 import hashlib
 import json
 import re
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -114,7 +113,9 @@ def test_committed_schemas_match_their_recorded_digests():
 @pytest.mark.parametrize("name,obj", POLICIES, ids=POLICY_IDS)
 def test_policy_fails_closed_on_a_gateway_with_a_pinnable_module(name: str, obj: dict):
     refs = obj["spec"]["targetRefs"]
-    assert refs == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": f"cobrowse-{role(obj)}"}]
+    assert refs == [
+        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": f"cobrowse-{role(obj)}"}
+    ]
     wasm = the_wasm(obj)
     assert wasm["rootID"] == ROOT_ID
     assert wasm["failOpen"] is False

@@ -1,0 +1,59 @@
+"""The module delivered as Istio delivers it: the shipped WasmPlugin translated by istiod's
+rules, the image pulled and checked by the agent's, the result taken by a real Envoy over
+ECDS, answering as the README says."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import pointed_at, shipped_plugin
+
+from clients import exchange, target_of
+
+
+def test_envoy_took_the_firewall_over_ecds(gateway):
+    assert gateway.ecds_counter("config_reload") >= 1
+    assert gateway.ecds_counter("config_fail") == 0
+    log = gateway.envoy.log()
+    assert "cobrowse-l7-firewall" in log and gateway.role in log
+
+
+README = {
+    "external": [
+        ("GET", b"/api/1/devices", 200, b"/api/1/devices"),
+        ("GET", b"/api/1/agents", 403, None),
+        ("GET", b"/proxy/1/universal/com/example/https:/a", 200, b"/proxy/1/universal/com/example/https:/a"),
+        ("GET", b"/dashboard?a=1", 403, None),
+    ],
+    "internal": [
+        ("GET", b"/api/1/agents", 200, b"/api/1/agents"),
+        ("GET", b"/dashboard?a=1", 200, b"/index.html?a=1"),
+        ("POST", b"/dashboard", 405, None),
+    ],
+}
+
+
+@pytest.mark.parametrize("proto", ["h1", "h2"])
+def test_gateway_answers_as_the_readme_says(upstream, gateway, proto):
+    for method, target, status, forwarded in README[gateway.role]:
+        response, received = exchange(upstream, gateway.port, proto, method, target)
+        assert response.status == status, (target, response)
+        assert [target_of(e) for e in received] == ([forwarded] if forwarded else []), target
+
+
+def test_a_module_that_cannot_be_pulled_denies_everything(upstream, gateways, image):
+    """FAIL_CLOSE: a digest that does not match makes the agent hand Envoy a deny-all RBAC
+    filter under the same name; nothing is forwarded, and the right digest heals it."""
+    gateway = gateways["external"]
+    wrong = pointed_at(shipped_plugin("external"), image, sha256="0" * 64)
+    try:
+        outcome, error = gateway.deliver(wrong)
+        assert outcome == "reload" and "does not match" in error
+        for target in (b"/api/1/devices", b"/api/1/agents"):
+            response, received = exchange(upstream, gateway.port, "h1", "GET", target)
+            assert response.status == 403 and received == [], (target, response)
+        assert gateway.counter("http.gateway.rbac.wasm-default-deny.denied") >= 2
+    finally:
+        outcome, error = gateway.deliver(pointed_at(shipped_plugin("external"), image))
+    assert outcome == "reload" and error is None
+    response, received = exchange(upstream, gateway.port, "h1", "GET", b"/api/1/devices")
+    assert response.status == 200 and len(received) == 1
