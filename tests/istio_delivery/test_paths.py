@@ -12,6 +12,7 @@ list is the measured one.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ import policy
 import test_proxied_urls as proxied
 from clients import exchange, target_of
 from hostile_paths import HOSTILE
+from test_hostile_paths import h2_status
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "istio.md"
 PAGE = proxied.PAGE
@@ -122,3 +124,37 @@ def test_docs_list_exactly_what_changes(measured):
         "docs/istio.md table, (role, target, as shipped, at the gateway):\n"
         + "\n".join([f"missing: {row}" for row in missing] + [f"stale: {row}" for row in stale])
     )
+
+
+def h2_statuses(port: int, targets: list[bytes]) -> list[int | None]:
+    """All at once, a connection each: Envoy closes a connection whose header block its
+    codec refuses only after its delayed-close timeout (1 s), which would add up."""
+    with ThreadPoolExecutor(max_workers=len(targets) or 1) as pool:
+        return list(pool.map(lambda target: h2_status(port, target), targets))
+
+
+def test_over_http2_each_target_is_judged_on_its_normalized_path(upstream, gateways):
+    """The same targets as an HTTP/2 :path (HPACK, no request-line parsing: Envoy's HTTP/2
+    codec takes some bytes its HTTP/1.1 codec refuses), held to the same differential.
+    Targets the codec refuses (no answer at the probe) must be refused at the gateway too."""
+    for gateway in gateways.values():
+        ports = gateway.envoy.ports
+        refused = [t for t, s in zip(TARGETS, h2_statuses(ports["probe"], TARGETS)) if s is None]
+        mark = upstream.mark()
+        assert h2_statuses(gateway.port, refused) == [None] * len(refused)
+        assert upstream.since(mark) == []
+        for target in (t for t in TARGETS if t not in refused):
+            probe, seen = exchange(upstream, ports["probe"], "h2", "GET", target)
+            response, received = exchange(upstream, gateway.port, "h2", "GET", target)
+            for entry in received:
+                path, _ = policy.split_target(target_of(entry))
+                assert policy.forwardable(path, gateway.prefixes), (
+                    f"{target!r} reached the upstream as {path!r}"
+                )
+            if not seen:
+                assert (response.status, received) == (probe.status, []), target
+                continue
+            normalized = target_of(seen[0])
+            expected, expected_received = exchange(upstream, ports["reference"], "h2", "GET", normalized)
+            assert response.status == expected.status, (target, normalized, response, expected)
+            assert [target_of(e) for e in received] == [target_of(e) for e in expected_received], target
