@@ -11,7 +11,7 @@ ENVOY_VERSION := 1.40.0
 ENVOY ?= $(abspath $(VENV)/bin/envoy)
 export ENVOY WASM_PATH := $(abspath $(WASM))
 
-.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-manifests test-image test-istio-delivery test-browser test-audit test-monitoring test-matrix lint fmt bench bench-audit fuzz soak image clean
+.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-manifests test-image test-delivery test-browser test-audit test-monitoring test-matrix lint fmt bench bench-audit fuzz soak image clean
 
 # make test-matrix: each supported Envoy from its wheel, in its own virtualenv (.venvs/);
 # ENVOY_NO_WASM are wheels built without a Wasm runtime, which must be refused in one line.
@@ -60,7 +60,7 @@ envoy-check: build venv
 run: build tools venv envoy-check
 	$(PY) scripts/run.py
 
-test: test-unit test-e2e test-manifests test-image test-istio-delivery test-browser test-audit test-monitoring
+test: test-unit test-e2e test-manifests test-image test-delivery test-browser test-audit test-monitoring
 
 test-unit:
 	cargo test --workspace
@@ -96,11 +96,12 @@ test-image: build tools venv envoy-check
 	bash scripts/need-debian.sh umoci skopeo docker-registry
 	$(PY) -m pytest -q tests/image
 
-# Istio's delivery path: the shipped WasmPlugins translated as istiod does, the image pulled
-# from a local registry and checked as the istio-agent does, the firewall taken by Envoy over ECDS.
-test-istio-delivery: build tools venv envoy-check
+# Delivery as the gateways do it: the shipped WasmPlugins translated as istiod does, the image
+# pulled and checked as the istio-agent does, taken by Envoy over ECDS; the envoy-gateway/
+# policies as Envoy Gateway delivers them (docs/istio.md, docs/envoy-gateway.md).
+test-delivery: build tools venv envoy-check
 	bash scripts/need-debian.sh umoci skopeo docker-registry
-	$(PY) -m pytest -q tests/istio_delivery
+	$(PY) -m pytest -q tests/delivery
 
 # The e2e suites whose answers depend on Envoy, against every version in ENVOY_MATRIX.
 test-matrix: build tools venv $(foreach v,$(ENVOY_MATRIX) $(ENVOY_NO_WASM),.venvs/envoy-$(v)/.installed)

@@ -8,6 +8,7 @@ Each gateway Envoy has three listeners, all routing to the demo upstream:
   probe      the same path settings, no firewall: shows what normalization makes of a target;
   reference  the firewall (the same ECDS resource) with the shipped envoy/ path settings:
              the contract's answer for any path.
+Envoy Gateway's form of the envoy-gateway/ policies is started by test_envoy_gateway.py.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def pytest_sessionstart(session):
 
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory):
-    return tmp_path_factory.mktemp("istio-delivery")
+    return tmp_path_factory.mktemp("delivery")
 
 
 @pytest.fixture(scope="session")

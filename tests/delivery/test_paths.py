@@ -93,7 +93,7 @@ def documented_changes() -> set[tuple[str, str, str, str]]:
     """The table in docs/istio.md (target | as shipped | external | internal, `same` where a
     role's answer does not change) as (role, target, as shipped, at the gateway)."""
     text = DOCS.read_text(encoding="utf-8")
-    section = text.split("<!-- measured: tests/istio_delivery -->", 1)[1].split("<!-- end -->", 1)[0]
+    section = text.split("<!-- measured: tests/delivery -->", 1)[1].split("<!-- end -->", 1)[0]
     rows = set()
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]

@@ -66,6 +66,7 @@ def pull_plugin_wasm(reference: str, checksum: str, workdir: Path) -> tuple[byte
     repository = reference.split("@", 1)[0]
     if ":" in repository.rsplit("/", 1)[-1]:
         repository = repository.rsplit(":", 1)[0]
+    workdir.mkdir(parents=True, exist_ok=True)
     copied = workdir / f"pull-{digest}"
     if not copied.exists():
         # By digest: the layers read are those of the manifest just checked.
@@ -96,7 +97,6 @@ def cache_get(url: str, checksum: str, cache_dir: Path) -> str:
     reference = parsed.netloc + parsed.path
     if not checksum and "@sha256:" in reference:
         checksum = reference.rpartition("@sha256:")[2]
-    cache_dir.mkdir(parents=True, exist_ok=True)
     module, digest = pull_plugin_wasm(reference, checksum, cache_dir)
     if len(module) < 8 or module[:4] != WASM_MAGIC:
         raise FetchError(f"fetched Wasm binary from {url} is invalid")
