@@ -118,9 +118,9 @@ def write_ecds(path: Path, resources: list[dict], version: str) -> None:
     os.replace(tmp, path)
 
 
-def bootstrap(plugins: list[dict], ecds: Path, upstream: Upstream) -> dict:
+def bootstrap(plugins: list[dict], ecds: Path, upstream: Upstream, release: str = "head") -> dict:
     source = ecds_source(ecds)
-    firewall = istiod.ordered_plugin_filters(plugins, source)
+    firewall = istiod.ordered_plugin_filters(plugins, source, release)
 
     def listener(name: str, filters: list[dict], normalization: str) -> dict:
         hcm = istiod.gateway_hcm(name, filters, CLUSTER, normalization)
@@ -179,6 +179,7 @@ class Gateway:
     plugin: dict
     ecds: Path
     cache: Path
+    release: str = "head"
     version: int = 1
 
     @property
@@ -195,13 +196,13 @@ class Gateway:
 
     def ecds_counter(self, what: str) -> int:
         return self.counter(
-            f"extension_config_discovery.http_filter.{istiod.resource_name(self.plugin)}.{what}"
+            f"extension_config_discovery.http_filter.{istiod.resource_name(self.plugin, self.release)}.{what}"
         )
 
     def deliver(self, plugin: dict) -> tuple[str, str | None]:
         """istiod's resource for `plugin`, through the agent, written for Envoy; waits until
         Envoy has taken it or refused it. Returns ("reload" or "fail", the agent's error)."""
-        resource, error = agent.convert(istiod.extension_config(plugin), self.cache)
+        resource, error = agent.convert(istiod.extension_config(plugin, release=self.release), self.cache)
         # The subscription's own counters: one update, taken or rejected.
         taken, rejected = self.ecds_counter("update_success"), self.ecds_counter("update_rejected")
         self.version += 1
@@ -218,16 +219,18 @@ class Gateway:
         return outcome, error
 
 
-def start_gateway(role: str, plugin: dict, workdir: Path, upstream: Upstream) -> Gateway:
+def start_gateway(
+    role: str, plugin: dict, workdir: Path, upstream: Upstream, release: str = "head"
+) -> Gateway:
     here = workdir / role
     here.mkdir(parents=True, exist_ok=True)
     cache = here / "wasm-cache"
-    resource, error = agent.convert(istiod.extension_config(plugin), cache)
+    resource, error = agent.convert(istiod.extension_config(plugin, release=release), cache)
     assert error is None, error
     ecds = here / "ecds.json"
     write_ecds(ecds, [resource], "1")
-    envoy = Envoy(bootstrap([plugin], ecds, upstream), here, f"gateway-{role}")
-    return Gateway(role, envoy, plugin, ecds, cache)
+    envoy = Envoy(bootstrap([plugin], ecds, upstream, release), here, f"gateway-{role}")
+    return Gateway(role, envoy, plugin, ecds, cache, release)
 
 
 @pytest.fixture(scope="session")

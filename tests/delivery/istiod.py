@@ -31,8 +31,15 @@ WASM_TYPE = TYPE + "envoy.extensions.filters.http.wasm.v3.Wasm"
 RBAC_TYPE = TYPE + "envoy.extensions.filters.http.rbac.v3.RBAC"
 EXTENSION_TYPE = TYPE + "envoy.config.core.v3.TypedExtensionConfig"
 HCM_TYPE = TYPE + "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
-RESOURCE_PREFIX = "extensions.istio.io/trafficextension/"
-SYNTHETIC = "~istio-translated-wasmplugin"
+# Earlier releases differ in names and in how failStrategy is carried (pilot/pkg/model/
+# extensions.go at the tags 1.24.0 and 1.29.0): release -> (resource name prefix, suffix
+# of the names, failure field). 1.24 sets `fail_open` (false unless FAIL_OPEN); from 1.25,
+# for proxies of 1.25 or later, `failure_policy`.
+RELEASES = {
+    "head": ("extensions.istio.io/trafficextension/", "~istio-translated-wasmplugin", "failure_policy"),
+    "1.29": ("extensions.istio.io/wasmplugin/", "", "failure_policy"),
+    "1.24": ("extenstions.istio.io/wasmplugin/", "", "fail_open"),
+}
 PULL_POLICY_ENV = "ISTIO_META_WASM_IMAGE_PULL_POLICY"
 RESOURCE_VERSION_ENV = "ISTIO_META_WASM_PLUGIN_RESOURCE_VERSION"
 FAILURE_POLICY = {"FAIL_OPEN": "FAIL_OPEN", "FAIL_CLOSE": "FAIL_CLOSED", "FAIL_RELOAD": "FAIL_RELOAD"}
@@ -99,12 +106,13 @@ def plugin_config_json(plugin_config: dict) -> str:
 # --- the extension config served over ECDS ------------------------------------------------
 
 
-def resource_name(plugin: dict) -> str:
+def resource_name(plugin: dict, release: str = "head") -> str:
+    prefix, suffix, _ = RELEASES[release]
     meta = plugin["metadata"]
-    return f"{RESOURCE_PREFIX}{meta['namespace']}.{meta['name']}{SYNTHETIC}"
+    return f"{prefix}{meta['namespace']}.{meta['name']}{suffix}"
 
 
-def extension_config(plugin: dict, resource_version: str = "1") -> dict:
+def extension_config(plugin: dict, resource_version: str = "1", release: str = "head") -> dict:
     """The TypedExtensionConfig istiod sends for one WasmPlugin (proto JSON form)."""
     meta, spec = plugin["metadata"], plugin["spec"]
     assert spec.get("type", "HTTP") in ("HTTP", "UNSPECIFIED_PLUGIN_TYPE")
@@ -128,7 +136,7 @@ def extension_config(plugin: dict, resource_version: str = "1") -> dict:
         if var.get("valueFrom", "INLINE") == "INLINE":
             env[var["name"]] = var.get("value", "")
     config = {
-        "name": f"{meta['namespace']}.{meta['name']}{SYNTHETIC}",
+        "name": f"{meta['namespace']}.{meta['name']}{RELEASES[release][1]}",
         "root_id": spec.get("pluginName", ""),
         "vm_config": {
             "runtime": "envoy.wasm.runtime.v8",
@@ -141,19 +149,21 @@ def extension_config(plugin: dict, resource_version: str = "1") -> dict:
             "@type": TYPE + "google.protobuf.StringValue",
             "value": plugin_config_json(spec["pluginConfig"]),
         }
-    if spec.get("failStrategy") in FAILURE_POLICY:
+    if RELEASES[release][2] == "fail_open":
+        config["fail_open"] = spec.get("failStrategy") == "FAIL_OPEN"
+    elif spec.get("failStrategy") in FAILURE_POLICY:
         config["failure_policy"] = FAILURE_POLICY[spec["failStrategy"]]
     return {
         "@type": EXTENSION_TYPE,
-        "name": resource_name(plugin),
+        "name": resource_name(plugin, release),
         "typed_config": {"@type": WASM_TYPE, "config": config},
     }
 
 
-def ecds_filter(plugin: dict, config_source: dict) -> dict:
+def ecds_filter(plugin: dict, config_source: dict, release: str = "head") -> dict:
     """The HTTP filter istiod puts in the gateway's listener for it."""
     return {
-        "name": resource_name(plugin),
+        "name": resource_name(plugin, release),
         "config_discovery": {"config_source": config_source, "type_urls": [WASM_TYPE, RBAC_TYPE]},
     }
 
@@ -174,14 +184,14 @@ def path_settings(normalization: str = "BASE") -> dict:
     return settings
 
 
-def ordered_plugin_filters(plugins: list[dict], config_source: dict) -> list[dict]:
+def ordered_plugin_filters(plugins: list[dict], config_source: dict, release: str = "head") -> list[dict]:
     """Plugins in istiod's order: by phase (AUTHN, then AUTHZ, STATS, unspecified), and within
     a phase by priority, highest first, unset lowest (PushContext.sortByPriority)."""
     ordered = []
     for phase in PHASES:
         here = [p for p in plugins if p["spec"].get("phase") == phase]
         here.sort(key=lambda p: -p["spec"].get("priority", -(2**31)))
-        ordered += [ecds_filter(p, config_source) for p in here]
+        ordered += [ecds_filter(p, config_source, release) for p in here]
     return ordered
 
 

@@ -14,9 +14,11 @@ import urllib.request
 import pytest
 import yaml
 from conftest import CLUSTER, ROOT, Upstream, image_fixtures
+from test_gateway import README
 from test_paths import TARGETS, judge
 
 import envoy_gateway
+import istiod
 from clients import exchange, target_of
 from processes import Envoy
 
@@ -112,8 +114,6 @@ def eg_gateways(workdir, upstream, image, tmp_path_factory):
 @pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("role", ["external", "internal"])
 def test_both_forms_load_the_module_and_answer_as_the_readme_says(upstream, eg_gateways, role, form):
-    from test_gateway import README
-
     envoy = eg_gateways[role]
     for method, target, status, forwarded in README[role]:
         response, received = exchange(upstream, envoy.ports[form], "h1", method, target)
@@ -146,6 +146,4 @@ def test_envoy_gateways_default_path_settings_break_proxied_urls():
         "merge_slashes": False,
         "path_with_escaped_slashes_action": "KEEP_UNCHANGED",
     }
-    import istiod
-
     assert shipped == istiod.path_settings("BASE")

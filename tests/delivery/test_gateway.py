@@ -5,7 +5,9 @@ ECDS, answering as the README says."""
 from __future__ import annotations
 
 import pytest
-from conftest import pointed_at, shipped_plugin
+from conftest import pointed_at, shipped_plugin, start_gateway
+
+import istiod
 
 from clients import exchange, target_of
 
@@ -57,3 +59,26 @@ def test_a_module_that_cannot_be_pulled_denies_everything(upstream, gateways, im
     assert outcome == "reload" and error is None
     response, received = exchange(upstream, gateway.port, "h1", "GET", b"/api/1/devices")
     assert response.status == 200 and len(received) == 1
+
+
+@pytest.mark.parametrize("release", ["1.24", "1.29"])
+def test_earlier_istio_releases_deliver_it_too(upstream, workdir, image, release):
+    """1.24 carries FAIL_CLOSE as `fail_open: false`, 1.25 to 1.29 as `failure_policy`, under
+    the names those releases used; the delivered filter answers alike and still fails closed."""
+    plugin = pointed_at(shipped_plugin("external"), image)
+    gateway = start_gateway(f"external-{release}", plugin, workdir, upstream, release)
+    gateway.role = "external"
+    try:
+        config = istiod.extension_config(plugin, release=release)["typed_config"]["config"]
+        assert ("fail_open" in config) == (release == "1.24") != ("failure_policy" in config)
+        assert gateway.ecds_counter("update_success") == 1
+        for method, target, status, forwarded in README["external"]:
+            response, received = exchange(upstream, gateway.port, "h1", method, target)
+            assert response.status == status, (target, response)
+            assert [target_of(e) for e in received] == ([forwarded] if forwarded else []), target
+        outcome, error = gateway.deliver(pointed_at(shipped_plugin("external"), image, sha256="0" * 64))
+        assert outcome == "reload" and "does not match" in error
+        response, received = exchange(upstream, gateway.port, "h1", "GET", b"/api/1/devices")
+        assert response.status == 403 and received == []
+    finally:
+        gateway.envoy.stop()
