@@ -5,6 +5,8 @@ ECDS, answering as the README says."""
 from __future__ import annotations
 
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 from conftest import pointed_at, shipped_plugin, start_gateway
 
 import istiod
@@ -82,3 +84,18 @@ def test_earlier_istio_releases_deliver_it_too(upstream, workdir, image, release
         assert response.status == 403 and received == []
     finally:
         gateway.envoy.stop()
+
+
+def test_websocket_through_the_delivered_filter(upstream, gateway):
+    """Istio's gateway allows the websocket upgrade; the firewall decides where."""
+    target = "/sockets/1/session-1"
+    mark = upstream.mark()
+    with connect(f"ws://127.0.0.1:{gateway.port}{target}", open_timeout=10, close_timeout=0.2) as ws:
+        ws.send("hello")
+        assert ws.recv(timeout=10) == "hello"
+    assert [target_of(e) for e in upstream.since(mark)] == [target.encode()]
+    mark = upstream.mark()
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"ws://127.0.0.1:{gateway.port}/sockets/10/session-1", open_timeout=10)
+    assert refused.value.response.status_code == 403
+    assert upstream.since(mark) == []
