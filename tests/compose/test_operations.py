@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import shlex
+import subprocess
 import uuid
 
 import ops
 from clients import get1, h1_request, http1
 from conftest import wait_for
+from processes import ROOT
 
 
 def test_access_log_lines_are_json_with_the_decision(external, internal):
@@ -57,3 +60,15 @@ def test_prometheus_counters_count_each_request(external):
     after = ops.firewall_counters(external)
     changed = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
     assert changed == {allowed("sdk"): 2, refused("denied"): 1, refused("rejected"): 1}
+
+
+def test_admin_command_in_docs_reaches_the_counters(external):
+    # The command docs/envoy.md gives users for the admin interface, run as written.
+    doc = (ROOT / "docs" / "envoy.md").read_text()
+    (block,) = [b for b in doc.split("```") if "exec -T envoy-external" in b]
+    argv = shlex.split(block.replace("\\\n", " "))
+    assert argv[:3] == ["docker-compose", "-f", "envoy/docker-compose.yaml"]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("HTTP/1.1 200")
+    assert '\ncobrowse_l7fw_allowed{cobrowse_l7fw_listener="external",cobrowse_l7fw_group="sdk"} ' in done.stdout
