@@ -31,7 +31,8 @@ base_tar=target/compose-cache/debian-$suite-minbase.tar
 base_image=cobrowse-l7-firewall/debian:$suite-minbase
 envoy_image=$(sed -n 's/^ *image: *\(envoyproxy\/envoy:.*\)$/\1/p' envoy/docker-compose.yaml | sort -u)
 upstream_image=$(sed -n 's/^ *image: *\(.*demo-upstream.*\)$/\1/p' envoy/docker-compose.yaml)
-[[ $(wc -w <<<"$envoy_image") == 1 ]] || die "envoy/docker-compose.yaml: expected one envoyproxy/envoy image, found '$envoy_image'"
+[[ $(wc -w <<<"$envoy_image") == 1 ]] ||
+  die "envoy/docker-compose.yaml: expected one envoyproxy/envoy image, found '$envoy_image'"
 [[ -n "$upstream_image" ]] || die "envoy/docker-compose.yaml: demo-upstream has no image: name"
 
 # Debian's client, the daemon's own version (another docker on PATH may want buildx).
@@ -45,11 +46,13 @@ in_ns() { nsenter --net="/run/netns/$ns" "$@"; }
 # names: other programs may add links or rules meanwhile.
 host_state() {
   ip -o link show | awk -F': ' '{print $2}' | grep -E '^(docker0|br-[0-9a-f]{12})(@|$)' || true
-  iptables-save 2>/dev/null | grep -E '^:FORWARD|DOCKER|docker0|br-[0-9a-f]{12}' | sed 's/\[[0-9]*:[0-9]*\]//' || true
+  iptables-save 2>/dev/null | grep -E '^:FORWARD|DOCKER|docker0|br-[0-9a-f]{12}' |
+    sed 's/\[[0-9]*:[0-9]*\]//' || true
   echo "ip_forward $(sysctl -n net.ipv4.ip_forward)"
   ip netns list | grep -F "$ns" || true
   ls -d /sys/fs/cgroup/*/docker /sys/fs/cgroup/*/"$ns" 2>/dev/null || true
 }
+
 stop_pid() {  # PID SECONDS: SIGTERM, then SIGKILL after SECONDS
   local pid=$1 i
   kill -0 "$pid" 2>/dev/null || return 0
@@ -95,6 +98,7 @@ cleanup() {
   rm -rf --one-file-system "$run"
   exit "$status"
 }
+
 # Everything of this run, removed by the trap. Short path: unix sockets live in it.
 run=$(mktemp -d /tmp/l7fw-compose.XXXXXX)
 ns=$(basename "$run")
@@ -106,11 +110,11 @@ host_state >"$run/host.before"
 started=$SECONDS
 lap() { say "$1 ($((SECONDS - started)) s)"; }
 
-ip netns add "$ns"
+ip netns add "$ns" || die "cannot create a network namespace for dockerd (ip netns add)"
 ip netns exec "$ns" ip link set lo up
 # Own cgroup parent, so nothing of this run lands in the host's /docker cgroups; own session,
 # so a Ctrl-C reaches the tests and the trap stops dockerd in order.
-setsid nsenter --net="/run/netns/$ns" dockerd --data-root "$run/data" --exec-root "$run/exec" \
+setsid --wait nsenter --net="/run/netns/$ns" dockerd --data-root "$run/data" --exec-root "$run/exec" \
   --pidfile "$run/dockerd.pid" -H "$DOCKER_HOST" --cgroup-parent "/$ns" >"$run/dockerd.log" 2>&1 &
 dockerd_pid=$!
 for ((i = 0; i < 300; i++)); do
@@ -133,7 +137,7 @@ if [[ ! -s "$base_tar" ]]; then
   mkdir -p "$(dirname "$base_tar")"
   tar -C "$run/rootfs" -c . >"$base_tar.$$.part"
   mv "$base_tar.$$.part" "$base_tar"
-  rm -rf "$run/rootfs"
+  rm -rf --one-file-system "$run/rootfs"
   lap "Debian base built"
 fi
 docker import "$base_tar" "$base_image" >/dev/null
@@ -161,7 +165,8 @@ awk '/^FROM /{stage = ""} {stage = stage $0 "\n"} END {printf "%s", stage}' \
     >"$run/upstream-image/Dockerfile"
 grep -qx "FROM $base_image" "$run/upstream-image/Dockerfile" &&
   grep -q '^COPY demo-upstream ' "$run/upstream-image/Dockerfile" ||
-  die "tools/demo-upstream/Dockerfile: its final stage no longer starts FROM debian:trixie-slim with COPY --from=build of the binary"
+  die "tools/demo-upstream/Dockerfile: the final stage is no longer FROM debian:trixie-slim" \
+    "with COPY --from=build of the binary"
 docker build -q -t "$upstream_image" "$run/upstream-image" >/dev/null
 lap "images $envoy_image, $upstream_image built"
 

@@ -59,16 +59,16 @@ class Service:
         return container
 
     def admin_get(self, path: str) -> str:
-        """GET on the admin interface from inside the container, through bash's /dev/tcp: the
-        image needs no HTTP client (the same command works on envoyproxy/envoy). h11 writes
-        the request and reads the response."""
+        """GET on the admin interface from inside the container through bash's /dev/tcp, as
+        docs/envoy.md shows users: the image needs no HTTP client. h11 writes the request and
+        reads the response."""
         client = h11.Connection(h11.CLIENT)
-        request = client.send(h11.Request(method="GET", target=path, headers=[("host", "admin"), ("connection", "close")]))
+        headers = [("host", "admin"), ("connection", "close")]
+        request = client.send(h11.Request(method="GET", target=path, headers=headers))
         request += client.send(h11.EndOfMessage())
         relay = f"exec 3<>/dev/tcp/127.0.0.1/{self.admin_port} && cat >&3 && cat <&3"
-        done = subprocess.run(
-            [DOCKER, "exec", "-i", self.container(), "bash", "-c", relay], input=request, capture_output=True, timeout=30
-        )
+        argv = [DOCKER, "exec", "-i", self.container(), "bash", "-c", relay]
+        done = subprocess.run(argv, input=request, capture_output=True, timeout=30)
         assert done.returncode == 0, f"docker exec, admin {path}: {done.stderr!r}"
         client.receive_data(done.stdout)
         client.receive_data(b"")

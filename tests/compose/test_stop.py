@@ -9,7 +9,8 @@ from conftest import DOCKER, compose
 
 
 def test_every_service_exits_on_sigterm(stack):
-    containers = {name: compose("ps", "-q", name).strip() for name in ("demo-upstream", "envoy-external", "envoy-internal")}
+    names = ("demo-upstream", "envoy-external", "envoy-internal")
+    containers = {name: compose("ps", "-q", name).strip() for name in names}
     # A generous timeout: a container that ignores SIGTERM is killed only after it, with 137.
     compose("stop", "--timeout", "30")
     codes = {}
