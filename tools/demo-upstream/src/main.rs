@@ -23,6 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::{env, process, thread};
 
 use serde_json::{json, Value};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 
 use crate::http::{Incoming, Request};
 
@@ -105,10 +107,30 @@ fn main() {
             process::exit(2);
         }
     };
+    if let Err(err) = exit_on_stop_signal() {
+        eprintln!("demo-upstream: cannot handle SIGTERM: {err}");
+        process::exit(1);
+    }
     if let Err(err) = serve(&options) {
         eprintln!("demo-upstream: {err}");
         process::exit(1);
     }
+}
+
+/// Exits at once on SIGTERM or SIGINT. The default action would do the same, except as PID 1
+/// in a container (`docker stop`, `docker-compose down`), where the kernel ignores a signal
+/// the process has no handler for and the engine waits its timeout, then kills.
+fn exit_on_stop_signal() -> io::Result<()> {
+    let mut signals = Signals::new([SIGTERM, SIGINT])?;
+    thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if signals.forever().next().is_some() {
+                // A requested stop is a clean exit: nothing is buffered (the log is written per line).
+                process::exit(0);
+            }
+        })?;
+    Ok(())
 }
 
 fn serve(options: &Options) -> io::Result<()> {
