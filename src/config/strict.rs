@@ -1,0 +1,58 @@
+//! Two things serde_json reads more loosely than this configuration allows: a struct
+//! from an array of its values (`"log":["warn",64,10]`), and an enum from anything but
+//! a string (a number is then reported as a syntax error). Each wrapper asks for the
+//! JSON type it needs, then lets the derived type read the rest.
+
+use serde::de::value::{MapAccessDeserializer, StrDeserializer};
+use serde::de::{
+    Deserialize, DeserializeOwned, Deserializer, Error, IntoDeserializer, MapAccess, Visitor,
+};
+use std::fmt;
+use std::marker::PhantomData;
+
+/// A derived struct, read from a JSON object only.
+pub struct Object<T>(pub T);
+
+/// A derived enum of unit variants, read from a JSON string only.
+pub struct Word<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ObjectVisitor(PhantomData)).map(Object)
+    }
+}
+
+struct ObjectVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(map))
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Word<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(WordVisitor(PhantomData)).map(Word)
+    }
+}
+
+struct WordVisitor<T>(PhantomData<T>);
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for WordVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: Error>(self, v: &str) -> Result<T, E> {
+        let word: StrDeserializer<'_, E> = v.into_deserializer();
+        T::deserialize(word)
+    }
+}
