@@ -58,7 +58,9 @@ enum Command {
     /// time. Exit status: 0 nothing refused, 1 something refused, 2 bad input (reported,
     /// skipped, and the whole report still printed).
     Audit(audit::AuditArgs),
-    /// Print a shell completion script (e.g. `l7fw completions bash > /etc/bash_completion.d/l7fw`).
+    /// Print a shell completion script.
+    ///
+    /// For example: `l7fw completions bash > /etc/bash_completion.d/l7fw`.
     Completions {
         /// The shell to complete in.
         shell: clap_complete::Shell,
