@@ -188,7 +188,7 @@ fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
         ),
         (
             g(r#","log":{"max_per_second":-1}"#),
-            "log.max_per_second: invalid value: integer `-1`, expected u32",
+            "log.max_per_second: invalid value: integer `-1`, expected a whole number from 0 to 4294967295",
         ),
         // What serde_json alone would let through: an enum from a number, text after
         // the object, comments, numbers written as floats.
@@ -210,15 +210,19 @@ fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
         ),
         (
             g(r#","deny_response":{"status":403.0}"#),
-            "deny_response.status: invalid type: floating point `403.0`, expected u16",
+            "deny_response.status: invalid type: floating point `403.0`, expected a whole number from 0 to 65535",
         ),
         (
             g(r#","deny_response":{"status":4e2}"#),
-            "deny_response.status: invalid type: floating point `400.0`, expected u16",
+            "deny_response.status: invalid type: floating point `400.0`, expected a whole number from 0 to 65535",
+        ),
+        (
+            g(r#","deny_response":{"status":70000}"#),
+            "deny_response.status: invalid value: integer `70000`, expected a whole number from 0 to 65535",
         ),
         (
             g(r#","log":{"max_path_bytes":"64"}"#),
-            "log.max_path_bytes: invalid type: string \"64\", expected usize",
+            "log.max_path_bytes: invalid type: string \"64\", expected a whole number from 0 to 4294967295",
         ),
         (
             g(r#","custom_groups":[{"name":"a","prefixes":["/a",3]}]"#),

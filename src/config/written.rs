@@ -2,7 +2,7 @@
 //! both mean the default. Derived structs refuse an unknown key (listing the known ones)
 //! and a key repeated in one object, at every depth.
 
-use super::strict::{Object, Word};
+use super::strict::{Object, Whole, Word};
 use super::{ConfigError, Fallback, LogLevel, Mode};
 use serde::Deserialize;
 
@@ -32,7 +32,7 @@ struct CustomGroup {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DenyResponse {
-    status: Option<u16>,
+    status: Option<Whole<u16>>,
     body: Option<String>,
     content_type: Option<String>,
 }
@@ -41,8 +41,8 @@ struct DenyResponse {
 #[serde(deny_unknown_fields)]
 struct LogSettings {
     level: Option<Word<LogLevel>>,
-    max_path_bytes: Option<usize>,
-    max_per_second: Option<u32>,
+    max_path_bytes: Option<Whole<u32>>,
+    max_per_second: Option<Whole<u32>>,
 }
 
 impl Config {
@@ -88,7 +88,7 @@ impl DenyResponse {
     fn into_deny(self) -> super::DenyResponse {
         let defaults = super::DenyResponse::default();
         super::DenyResponse {
-            status: self.status.unwrap_or(defaults.status),
+            status: self.status.map_or(defaults.status, |Whole(n)| n),
             body: self.body.unwrap_or(defaults.body),
             content_type: self.content_type.unwrap_or(defaults.content_type),
         }
@@ -100,8 +100,12 @@ impl LogSettings {
         let defaults = super::LogSettings::default();
         super::LogSettings {
             level: self.level.map_or(defaults.level, |Word(w)| w),
-            max_path_bytes: self.max_path_bytes.unwrap_or(defaults.max_path_bytes),
-            max_per_second: self.max_per_second.unwrap_or(defaults.max_per_second),
+            max_path_bytes: self
+                .max_path_bytes
+                .map_or(defaults.max_path_bytes, |Whole(n)| n as usize),
+            max_per_second: self
+                .max_per_second
+                .map_or(defaults.max_per_second, |Whole(n)| n),
         }
     }
 }
