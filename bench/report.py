@@ -7,7 +7,7 @@ MODULE_VS_FLOOR_RPS = {"module-ext": 1.00, "module-int": 0.97, "module-flood": 0
 AHEAD_OF_LUA = 1.05
 DECISION_NS = 100.0
 SHORT_PATH_BYTES = 64
-MODULE_KIB = 200
+MODULE_KIB = 256
 
 # A run counts as disturbed above these: CPU of other processes (in cores) and steal on Envoy's CPU.
 OTHER_CPU_LIMIT = 0.10

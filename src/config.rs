@@ -1,17 +1,20 @@
 //! The plugin configuration: parsed strictly, every key checked, nothing guessed.
 //!
-//! `json.rs` reads the text; `config/typed.rs` reads each key with its type, so that
-//! an error names the key (and the element) at fault; `compile` in `policy.rs` then
-//! checks what types cannot.
+//! `written` is the JSON's shape as serde types (unknown and repeated keys refused,
+//! `null` meaning the default); `Config::parse` reads it with serde_json, naming the
+//! key path of whatever is refused, and fills in the defaults; `compile` in
+//! `policy.rs` then checks what types cannot.
 
-mod typed;
+mod strict;
+mod written;
 
-use crate::json::Json;
+use serde::Deserialize;
+use serde_json::error::Category;
 use std::fmt;
-use typed::{boolean, choice, integer, string, strings, Object};
 
 /// What happens to a path that no enabled group covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Fallback {
     /// Refuse it with the deny response.
     #[default]
@@ -30,7 +33,8 @@ impl Fallback {
 }
 
 /// Whether decisions are carried out or only recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Mode {
     #[default]
     Enforce,
@@ -48,7 +52,8 @@ impl Mode {
 }
 
 /// The level of the one log line written per refused request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LogLevel {
     Off,
     Trace,
@@ -138,19 +143,6 @@ impl Default for Config {
     }
 }
 
-/// Every top-level key the configuration accepts.
-pub const KEYS: &[&str] = &[
-    "name",
-    "groups",
-    "custom_groups",
-    "fallback",
-    "mode",
-    "deny_response",
-    "log",
-    "filter_state",
-    "builtin_opaque",
-];
-
 /// A refused configuration: where (a key path such as `custom_groups[1].prefixes[0]`) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -199,6 +191,12 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// A string quoted as JSON would (control characters escaped), so that a hostile value
+/// cannot forge a log line.
+pub fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
+}
+
 impl Config {
     /// Parses the plugin configuration bytes. Types only; see `policy::Policy::compile`.
     pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
@@ -208,95 +206,29 @@ impl Config {
                 "empty or missing; set at least \"groups\"",
             ));
         }
-        let value = crate::json::parse(bytes)
-            .map_err(|e| ConfigError::new("configuration", format!("bad JSON: {e}")))?;
-        let top = Object::top(&value)?;
-        top.check_keys(KEYS)?;
-        let defaults = Config::default();
-        Ok(Config {
-            name: top.read("name", string)?.unwrap_or(defaults.name),
-            groups: top.read("groups", strings)?.unwrap_or_default(),
-            custom_groups: top
-                .read("custom_groups", custom_groups)?
-                .unwrap_or_default(),
-            fallback: top.read("fallback", fallback)?.unwrap_or_default(),
-            mode: top.read("mode", mode)?.unwrap_or_default(),
-            deny_response: top
-                .read("deny_response", deny_response)?
-                .unwrap_or_default(),
-            log: top.read("log", log_settings)?.unwrap_or_default(),
-            filter_state: top
-                .read("filter_state", boolean)?
-                .unwrap_or(defaults.filter_state),
-            builtin_opaque: top
-                .read("builtin_opaque", boolean)?
-                .unwrap_or(defaults.builtin_opaque),
-        })
+        let mut reader = serde_json::Deserializer::from_slice(bytes);
+        let strict::Object(written): strict::Object<written::Config> =
+            serde_path_to_error::deserialize(&mut reader)
+                .map_err(|e| refused(&e.path().to_string(), e.into_inner()))?;
+        // Trailing characters after the object.
+        reader.end().map_err(|e| refused(".", e))?;
+        written.into_config()
     }
 }
 
-fn fallback(at: &str, v: &Json) -> Result<Fallback, ConfigError> {
-    choice(at, v, &[("deny", Fallback::Deny), ("spa", Fallback::Spa)])
-}
-
-fn mode(at: &str, v: &Json) -> Result<Mode, ConfigError> {
-    choice(
-        at,
-        v,
-        &[("enforce", Mode::Enforce), ("dry_run", Mode::DryRun)],
-    )
-}
-
-/// Custom groups one by one, so an error names the element.
-fn custom_groups(at: &str, v: &Json) -> Result<Vec<CustomGroup>, ConfigError> {
-    typed::array(at, v, |at, item| {
-        let group = Object::nested(at, item)?;
-        group.check_keys(&["name", "prefixes", "websocket", "opaque"])?;
-        Ok(CustomGroup {
-            name: group.require("name", string)?,
-            prefixes: group.require("prefixes", strings)?,
-            websocket: group.read("websocket", boolean)?.unwrap_or(false),
-            opaque: group.read("opaque", boolean)?.unwrap_or(false),
-        })
-    })
-}
-
-fn deny_response(at: &str, v: &Json) -> Result<DenyResponse, ConfigError> {
-    let deny = Object::nested(at, v)?;
-    deny.check_keys(&["status", "body", "content_type"])?;
-    let defaults = DenyResponse::default();
-    Ok(DenyResponse {
-        status: deny.read("status", integer)?.unwrap_or(defaults.status),
-        body: deny.read("body", string)?.unwrap_or(defaults.body),
-        content_type: deny
-            .read("content_type", string)?
-            .unwrap_or(defaults.content_type),
-    })
-}
-
-fn log_settings(at: &str, v: &Json) -> Result<LogSettings, ConfigError> {
-    let log = Object::nested(at, v)?;
-    log.check_keys(&["level", "max_path_bytes", "max_per_second"])?;
-    let defaults = LogSettings::default();
-    let level = |at: &str, v: &Json| {
-        use LogLevel::*;
-        let levels = [
-            ("off", Off),
-            ("trace", Trace),
-            ("debug", Debug),
-            ("info", Info),
-            ("warn", Warn),
-            ("error", Error),
-        ];
-        choice(at, v, &levels)
-    };
-    Ok(LogSettings {
-        level: log.read("level", level)?.unwrap_or(defaults.level),
-        max_path_bytes: log
-            .read("max_path_bytes", integer)?
-            .unwrap_or(defaults.max_path_bytes),
-        max_per_second: log
-            .read("max_per_second", integer)?
-            .unwrap_or(defaults.max_per_second),
-    })
+/// serde's error as the key path and the problem: a syntax error is the whole text's
+/// (with its line and column), a wrong value its key's.
+fn refused(path: &str, inner: serde_json::Error) -> ConfigError {
+    match inner.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            ConfigError::new("configuration", format!("bad JSON: {inner}"))
+        }
+        Category::Data => {
+            let message = inner.to_string();
+            let position = format!(" at line {} column {}", inner.line(), inner.column());
+            let problem = message.strip_suffix(&position).unwrap_or(&message);
+            let at = if path == "." { "configuration" } else { path };
+            ConfigError::new(at, problem)
+        }
+    }
 }

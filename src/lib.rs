@@ -2,7 +2,7 @@
 //! behind an L7 firewall, one policy per listener.
 //!
 //! The flow, one file a step:
-//! `config` (JSON in, read by `json`) → `policy` (compiled once per configuration) →
+//! `config` (JSON in, read by serde_json) → `policy` (compiled once per configuration) →
 //! `path_check` (hostile paths refused) → `decision` (pure, per request) →
 //! `outcome` (names for metrics and logs) → `host` (the thin proxy-wasm glue).
 //! Everything but `host` is plain Rust, tested natively and shared with the tools.
@@ -10,7 +10,6 @@
 pub mod config;
 pub mod decision;
 pub mod groups;
-pub mod json;
 pub mod log_budget;
 pub mod log_escape;
 pub mod outcome;

@@ -1,9 +1,9 @@
 //! The compiled policy: enabled groups turned into one prefix router, built once per
 //! configuration. Everything that can be refused is refused here, at load.
 
+use crate::config::quote;
 use crate::config::{Config, ConfigError, DenyResponse, Fallback, LogSettings, Mode};
 use crate::groups::{builtin, builtin_names};
-use crate::json::quote;
 use crate::path_check::{check_path, RejectReason};
 use matchit::Router;
 

@@ -24,22 +24,22 @@ fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
     let rows: Vec<(String, &str)> = vec![
         ("".into(), "configuration: empty or missing"),
         ("  \n".into(), "configuration: empty or missing"),
-        ("{".into(), "configuration: bad JSON: unexpected end of input at line 1 column 2"),
+        ("{".into(), "configuration: bad JSON: EOF while parsing an object at line 1 column 1"),
         (
             "{\"groups\":[\"sdk\"],}".into(),
             "configuration: bad JSON: trailing comma at line 1 column 19",
         ),
-        ("[\"sdk\"]".into(), "configuration: expected a JSON object, found an array"),
+        ("[\"sdk\"]".into(), "configuration: invalid type: sequence, expected a JSON object"),
         ("{}".into(), "groups: no group enabled"),
         (r#"{"groups":[]}"#.into(), "groups: no group enabled"),
         (r#"{"groups":null}"#.into(), "groups: no group enabled"),
         (
             r#"{"grups":["sdk"]}"#.into(),
-            "configuration: unknown key \"grups\" (known keys: name, groups,",
+            "grups: unknown field `grups`, expected one of `name`, `groups`,",
         ),
         (
             r#"{"groups":"sdk"}"#.into(),
-            "groups: expected an array, found the string \"sdk\"",
+            "groups: invalid type: string \"sdk\", expected a sequence",
         ),
         (
             r#"{"groups":["sdk","nope"]}"#.into(),
@@ -55,19 +55,19 @@ fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
         ),
         (
             g(r#","fallback":"allow""#),
-            "fallback: expected one of \"deny\", \"spa\", found the string \"allow\"",
+            "fallback: unknown variant `allow`, expected `deny` or `spa`",
         ),
         (
             g(r#","mode":"audit""#),
-            "mode: expected one of \"enforce\", \"dry_run\", found the string \"audit\"",
+            "mode: unknown variant `audit`, expected `enforce` or `dry_run`",
         ),
         (
             g(r#","custom_groups":{}"#),
-            "custom_groups: expected an array, found an object",
+            "custom_groups: invalid type: map, expected a sequence",
         ),
         (
             g(r#","custom_groups":[{"name":"h","prefix":["/h"]}]"#),
-            "custom_groups[0]: unknown key \"prefix\" (known keys: name, prefixes, websocket, opaque)",
+            "custom_groups[0].prefix: unknown field `prefix`, expected one of `name`, `prefixes`, `websocket`, `opaque`",
         ),
         (
             g(r#","custom_groups":[{"name":"h"}]"#),
@@ -79,7 +79,7 @@ fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
         ),
         (
             g(r#","custom_groups":[{"name":"h","prefixes":["/h"],"websocket":"yes"}]"#),
-            "custom_groups[0].websocket: expected true or false, found the string \"yes\"",
+            "custom_groups[0].websocket: invalid type: string \"yes\", expected a boolean",
         ),
         (
             g(r#","custom_groups":[{"name":"","prefixes":["/h"]}]"#),
@@ -117,7 +117,7 @@ fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
         ),
         (
             g(r#","deny_response":{"code":403}"#),
-            "deny_response: unknown key \"code\" (known keys: status, body, content_type)",
+            "deny_response.code: unknown field `code`, expected one of `status`, `body`, `content_type`",
         ),
         (
             g(r#","deny_response":{"content_type":"text/plain\r\nx: y"}"#),
@@ -125,7 +125,7 @@ fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
         ),
         (
             g(r#","log":{"level":"loud"}"#),
-            "log.level: expected one of \"off\", \"trace\", \"debug\", \"info\", \"warn\", \"error\", found the string \"loud\"",
+            "log.level: unknown variant `loud`, expected one of `off`, `trace`, `debug`, `info`, `warn`, `error`",
         ),
         (
             g(r#","log":{"max_path_bytes":1}"#),
@@ -133,51 +133,54 @@ fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
         ),
         (
             g(r#","filter_state":"on""#),
-            "filter_state: expected true or false, found the string \"on\"",
+            "filter_state: invalid type: string \"on\", expected a boolean",
         ),
         (
             g(r#","builtin_opaque":1"#),
-            "builtin_opaque: expected true or false, found the number 1",
+            "builtin_opaque: invalid type: integer `1`, expected a boolean",
         ),
         (
             g(r#","custom_groups":[{"name":"h","prefixes":["/h"],"opaque":"yes"}]"#),
-            "custom_groups[0].opaque: expected true or false, found the string \"yes\"",
+            "custom_groups[0].opaque: invalid type: string \"yes\", expected a boolean",
         ),
         // Repeated keys are refused at any depth, never resolved to the last one.
         (
             r#"{"groups":["sdk"],"fallback":"spa","fallback":"deny"}"#.into(),
-            "configuration: bad JSON: duplicate key \"fallback\" at line 1 column 36",
+            "configuration: duplicate field `fallback`",
         ),
         (
             r#"{"groups":["sdk"],"groups":["agent"]}"#.into(),
-            "configuration: bad JSON: duplicate key \"groups\" at line 1 column 19",
+            "configuration: duplicate field `groups`",
         ),
         (
             g(r#","custom_groups":[{"name":"a","name":"b","prefixes":["/a"]}]"#),
-            "configuration: bad JSON: duplicate key \"name\"",
+            "custom_groups[0]: duplicate field `name`",
         ),
         (
             g(r#","log":{"level":"warn","level":"off"}"#),
-            "configuration: bad JSON: duplicate key \"level\"",
+            "log: duplicate field `level`",
         ),
         // Objects must be objects, not arrays of their values.
-        (g(r#","log":["warn",64]"#), "log: expected a JSON object, found an array"),
         (
-            g(r#","deny_response":[404,"x","text/plain"]"#),
-            "deny_response: expected a JSON object, found an array",
+            g(r#","log":["warn",64,10]"#),
+            "log: invalid type: sequence, expected a JSON object",
         ),
         (
-            g(r#","custom_groups":[["a",["/a"],true]]"#),
-            "custom_groups[0]: expected a JSON object, found an array",
+            g(r#","deny_response":[404,"x","text/plain"]"#),
+            "deny_response: invalid type: sequence, expected a JSON object",
+        ),
+        (
+            g(r#","custom_groups":[["a",["/a"],true,false]]"#),
+            "custom_groups[0]: invalid type: sequence, expected a JSON object",
         ),
         // Control characters echoed from the input are escaped: one printable line.
         (
             g(r#","mode":"a\r\nERROR fake""#),
-            "mode: expected one of \"enforce\", \"dry_run\", found the string \"a\\r\\nERROR fake\"",
+            "mode: unknown variant `a\\u{d}\\u{a}ERROR fake`, expected `enforce` or `dry_run`",
         ),
         (
             g(r#","custom_groups":[{"name":"a","prefixes":["/a"],"x\ny":1}]"#),
-            "custom_groups[0]: unknown key \"x\\ny\"",
+            "custom_groups[0].x\\u{a}y: unknown field `x\\u{a}y`",
         ),
         (
             g(r#","log":{"max_per_second":10001}"#),
@@ -185,7 +188,49 @@ fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
         ),
         (
             g(r#","log":{"max_per_second":-1}"#),
-            "log.max_per_second: expected a whole number from 0 to 4294967295, found the number -1",
+            "log.max_per_second: invalid value: integer `-1`, expected a whole number from 0 to 4294967295",
+        ),
+        // What serde_json alone would let through: an enum from a number, text after
+        // the object, comments, numbers written as floats.
+        (
+            g(r#","fallback":1"#),
+            "fallback: invalid type: integer `1`, expected a string",
+        ),
+        (
+            r#"{"groups":["sdk"]} {}"#.into(),
+            "configuration: bad JSON: trailing characters at line 1 column 20",
+        ),
+        (
+            "{\"groups\":[\"sdk\"] // all\n}".into(),
+            "configuration: bad JSON: expected `,` or `}` at line 1 column 19",
+        ),
+        (
+            "/* c */ {\"groups\":[\"sdk\"]}".into(),
+            "configuration: bad JSON: expected value at line 1 column 1",
+        ),
+        (
+            g(r#","deny_response":{"status":403.0}"#),
+            "deny_response.status: invalid type: floating point `403.0`, expected a whole number from 0 to 65535",
+        ),
+        (
+            g(r#","deny_response":{"status":4e2}"#),
+            "deny_response.status: invalid type: floating point `400.0`, expected a whole number from 0 to 65535",
+        ),
+        (
+            g(r#","deny_response":{"status":70000}"#),
+            "deny_response.status: invalid value: integer `70000`, expected a whole number from 0 to 65535",
+        ),
+        (
+            g(r#","log":{"max_path_bytes":"64"}"#),
+            "log.max_path_bytes: invalid type: string \"64\", expected a whole number from 0 to 4294967295",
+        ),
+        (
+            g(r#","custom_groups":[{"name":"a","prefixes":["/a",3]}]"#),
+            "custom_groups[0].prefixes[1]: invalid type: integer `3`, expected a string",
+        ),
+        (
+            g(r#","custom_groups":[{"name":null,"prefixes":["/a"]}]"#),
+            "custom_groups[0].name: missing",
         ),
     ];
     for (json, expected) in &rows {
@@ -274,4 +319,105 @@ fn every_key_can_be_set() {
     );
     assert_eq!(s.log.max_per_second, 0);
     assert_eq!(fw.policy.groups(), ["sdk", "health"]);
+}
+
+/// An object of the configuration: its key path, a configuration with that object
+/// written as `{}`, and a valid value for each of its keys.
+type Object = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const OBJECTS: &[Object] = &[
+    (
+        "configuration",
+        "{}",
+        &[
+            ("name", r#""n""#),
+            ("groups", r#"["sdk"]"#),
+            ("custom_groups", "[]"),
+            ("fallback", r#""spa""#),
+            ("mode", r#""dry_run""#),
+            ("deny_response", "{}"),
+            ("log", "{}"),
+            ("filter_state", "true"),
+            ("builtin_opaque", "false"),
+        ],
+    ),
+    (
+        "custom_groups[0]",
+        r#"{"groups":["sdk"],"custom_groups":[{}]}"#,
+        &[
+            ("name", r#""h""#),
+            ("prefixes", r#"["/h"]"#),
+            ("websocket", "true"),
+            ("opaque", "true"),
+        ],
+    ),
+    (
+        "deny_response",
+        r#"{"groups":["sdk"],"deny_response":{}}"#,
+        &[
+            ("status", "404"),
+            ("body", r#""x""#),
+            ("content_type", r#""text/html""#),
+        ],
+    ),
+    (
+        "log",
+        r#"{"groups":["sdk"],"log":{}}"#,
+        &[
+            ("level", r#""warn""#),
+            ("max_path_bytes", "64"),
+            ("max_per_second", "5"),
+        ],
+    ),
+];
+
+/// `template` with `members` written into its innermost `{}`.
+fn with_members(template: &str, members: &str) -> String {
+    let at = template.rfind("{}").unwrap();
+    format!("{}{{{members}}}{}", &template[..at], &template[at + 2..])
+}
+
+#[test]
+fn a_repeated_key_is_refused_in_every_object() {
+    for (at, template, keys) in OBJECTS {
+        for (key, value) in *keys {
+            // The same value twice, and a null (the default) followed by a value: a
+            // repeated key is never resolved to either one.
+            for first in [*value, "null"] {
+                let json = with_members(template, &format!(r#""{key}":{first},"{key}":{value}"#));
+                let message = refused(&json);
+                assert_eq!(
+                    message,
+                    format!("{at}: duplicate field `{key}`"),
+                    "config {json}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn null_means_the_default_for_every_optional_key() {
+    let all_null = br#"{"groups":["sdk"],"name":null,"fallback":null,"mode":null,
+        "filter_state":null,"builtin_opaque":null,
+        "custom_groups":[{"name":"h","prefixes":["/h"],"websocket":null,"opaque":null}],
+        "deny_response":{"status":null,"body":null,"content_type":null},
+        "log":{"level":null,"max_path_bytes":null,"max_per_second":null}}"#;
+    let absent = br#"{"groups":["sdk"],"custom_groups":[{"name":"h","prefixes":["/h"]}]}"#;
+    let (fw, defaults) = (load(all_null).unwrap(), load(absent).unwrap());
+    assert_eq!(fw.settings, defaults.settings);
+    assert_eq!(fw.policy.routes(), defaults.policy.routes());
+    assert_eq!(fw.policy.fallback(), defaults.policy.fallback());
+    let objects_null =
+        br#"{"groups":["sdk"],"custom_groups":null,"deny_response":null,"log":null}"#;
+    let fw = load(objects_null).unwrap();
+    assert_eq!(
+        fw.settings,
+        load(br#"{"groups":["sdk"]}"#).unwrap().settings
+    );
+    assert_eq!(fw.policy.groups(), ["sdk"]);
 }

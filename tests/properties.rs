@@ -9,7 +9,6 @@
     clippy::expect_used
 )]
 
-use cobrowse_l7_firewall::config::KEYS;
 use cobrowse_l7_firewall::decision::{Decision, DenyReason};
 use cobrowse_l7_firewall::groups::BUILTIN_GROUPS;
 use cobrowse_l7_firewall::path_check::{check_opaque_tail, check_path};
@@ -760,6 +759,19 @@ fn soup_path() -> impl Strategy<Value = Vec<u8>> {
         [lead.to_vec(), pieces.concat()].concat()
     })
 }
+
+/// The configuration's top-level keys.
+const KEYS: &[&str] = &[
+    "name",
+    "groups",
+    "custom_groups",
+    "fallback",
+    "mode",
+    "deny_response",
+    "log",
+    "filter_state",
+    "builtin_opaque",
+];
 
 /// Arbitrary nested JSON whose keys and strings are mostly ones the configuration knows.
 fn json_value() -> impl Strategy<Value = Value> {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import subprocess
 
@@ -12,7 +13,7 @@ import yaml
 
 import ops
 import policy
-from processes import ROOT, WASM_PATH, Envoy, render, run_envoy
+from processes import ROOT, WASM_PATH, Envoy, render, require_file, run_envoy
 
 ROLES = {
     "external": {"port": 10000, "admin": 9901, "groups": policy.EXTERNAL_GROUPS, "fallback": "deny"},
@@ -132,6 +133,29 @@ BAD_CONFIGURATIONS = {
     "dot-dot prefix": '{"custom_groups": [{"name": "x", "prefixes": ["/a/../b"]}], "fallback": "deny"}',
     "duplicate group": '{"groups": ["sdk"], "custom_groups": [{"name": "sdk", "prefixes": ["/x"]}], "fallback": "deny"}',
 }
+
+
+# Besides the above, what the serde reader refuses by key path, at each depth.
+SAME_LINE = {
+    **BAD_CONFIGURATIONS,
+    "repeated nested key": '{"groups": ["sdk"], "log": {"level": "warn", "level": "off"}}',
+    "array for an object": '{"groups": ["sdk"], "deny_response": [404, "x", "text/plain"]}',
+    "wrong type deep": '{"custom_groups": [{"name": "x", "prefixes": ["/x", 3]}]}',
+}
+L7FW = os.environ.get("L7FW") or str(ROOT / "target/release/l7fw")
+
+
+@pytest.mark.parametrize("text", SAME_LINE.values(), ids=SAME_LINE)
+def test_envoy_logs_the_line_l7fw_check_prints(tmp_path, text):
+    require_file(L7FW, "run `make tools` or set L7FW")
+    check = subprocess.run([L7FW, "check", "-"], input=text, capture_output=True, text=True, timeout=60, check=False)
+    assert check.returncode == 1, check.stdout + check.stderr
+    line = check.stderr.strip()
+    assert line.startswith(INVALID) and "\n" not in line, line
+    config = render.dump(bad("external", text), tmp_path / "bad.yaml")
+    result = run_envoy(["--mode", "validate", "-c", str(config)])
+    assert result.returncode != 0
+    assert line in result.stdout + result.stderr, f"{line}\n{result.stderr}"
 
 
 def bad(role: str, text: str | None) -> dict:

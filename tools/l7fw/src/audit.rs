@@ -13,21 +13,19 @@ mod request;
 mod tally;
 
 use crate::commands::{read_config, Failure};
+use clap::Args;
 use cobrowse_l7_firewall::log_escape::escape;
 use cobrowse_l7_firewall::outcome::Outcome;
 use progress::Progress;
 use request::Record;
 use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::fmt::Write;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use tally::Tally;
-
-pub const USAGE: &str =
-    "  l7fw audit -c CONFIG [-c CONFIG…] [--har|--log] [--depth N] [--top N] INPUT…
-                                             replay a HAR file or JSON access log (- for stdin)";
 
 /// Bad records shown one by one on stderr; the rest are counted.
 const SHOWN_BAD: u64 = 100;
@@ -38,55 +36,37 @@ enum Format {
     AccessLog,
 }
 
-struct Options<'a> {
-    configs: Vec<&'a [u8]>,
-    inputs: Vec<&'a [u8]>,
-    format: Option<Format>,
-    depth: usize,
-    top: usize,
+/// `l7fw audit`'s arguments.
+#[derive(Args)]
+pub struct AuditArgs {
+    /// A configuration to judge the traffic by (repeat for several).
+    #[arg(short = 'c', long = "config", value_name = "CONFIG", required = true)]
+    configs: Vec<OsString>,
+    /// Read the inputs as HAR files (default: by name, *.har).
+    #[arg(long, conflicts_with = "log")]
+    har: bool,
+    /// Read the inputs as the shipped JSON access log (default for names not *.har).
+    #[arg(long)]
+    log: bool,
+    /// Path segments a refused prefix is grouped by.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    depth: u32,
+    /// Groups shown per section.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    top: u32,
+    /// HAR files or access logs (- for standard input).
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<OsString>,
 }
 
-fn usage(why: &str) -> Failure {
-    Failure::Usage(format!("l7fw audit: {why}\nusage:\n{USAGE}"))
-}
-
-fn number(value: Option<&&[u8]>, flag: &str) -> Result<usize, Failure> {
-    value
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .ok_or_else(|| usage(&format!("{flag} needs a positive number")))
-}
-
-fn options<'a>(args: &[&'a [u8]]) -> Result<Options<'a>, Failure> {
-    let mut o = Options {
-        configs: Vec::new(),
-        inputs: Vec::new(),
-        format: None,
-        depth: 3,
-        top: 50,
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match *arg {
-            b"-c" | b"--config" => o.configs.push(
-                args.next()
-                    .ok_or_else(|| usage("-c needs a configuration file"))?,
-            ),
-            b"--har" => o.format = Some(Format::Har),
-            b"--log" => o.format = Some(Format::AccessLog),
-            b"--depth" => o.depth = number(args.next(), "--depth")?,
-            b"--top" => o.top = number(args.next(), "--top")?,
-            flag if flag.starts_with(b"-") && flag.len() > 1 => {
-                return Err(usage(&format!("unknown option {}", escape(flag, 64))))
-            }
-            input => o.inputs.push(input),
+impl AuditArgs {
+    fn format(&self) -> Option<Format> {
+        match (self.har, self.log) {
+            (true, _) => Some(Format::Har),
+            (_, true) => Some(Format::AccessLog),
+            _ => None,
         }
     }
-    if o.configs.is_empty() || o.inputs.is_empty() {
-        return Err(usage("needs at least one -c CONFIG and one INPUT"));
-    }
-    Ok(o)
 }
 
 /// Everything read so far, across inputs.
@@ -99,7 +79,8 @@ struct Run {
 }
 
 impl Run {
-    fn record(&mut self, name: &str, kind: &str, record: Record) {
+    /// Counts one record; returns the line to show for a bad one.
+    fn record(&mut self, name: &str, kind: &str, record: Record) -> Option<String> {
         self.records += 1;
         match record {
             Record::Request(request) => {
@@ -111,15 +92,16 @@ impl Run {
             Record::Bad(bad) => {
                 self.bad += 1;
                 if self.bad <= SHOWN_BAD {
-                    eprintln!(
+                    return Some(format!(
                         "l7fw audit: {name}: {kind} {}: skipped: {}",
                         bad.at, bad.problem
-                    );
+                    ));
                 } else if self.bad == SHOWN_BAD + 1 {
-                    eprintln!("l7fw audit: more bad records; the summary counts them");
+                    return Some("l7fw audit: more bad records; the summary counts them".into());
                 }
             }
         }
+        None
     }
 }
 
@@ -162,27 +144,31 @@ fn read_input(run: &mut Run, input: &[u8], format: Option<Format>) -> Result<(),
     let mut seen: u64 = 0;
     let mut each = |kind: &str, record: Record| {
         seen += 1;
-        run.record(&name, kind, record);
+        if let Some(line) = run.record(&name, kind, record) {
+            progress.println(&line);
+        }
         progress.tick(seen);
     };
-    match format {
+    let result = match format {
         Format::AccessLog => access_log::read(reader, |r| each("line", r))
             .map_err(|e| format!("l7fw audit: {name}: cannot read: {e}")),
         Format::Har => {
             har::read(reader, |r| each("entry", r)).map_err(|e| format!("l7fw audit: {name}: {e}"))
         }
-    }
+    };
+    progress.finish(seen);
+    result
 }
 
 /// Runs the audit; the report goes to stdout whatever the exit status.
-pub fn audit(args: &[&[u8]]) -> Result<(String, u8), Failure> {
-    let o = options(args)?;
+pub fn audit(o: AuditArgs) -> Result<(String, u8), Failure> {
     let mut tallies = Vec::new();
     let mut names = Vec::new();
     for config in &o.configs {
+        let config = config.as_bytes();
         let firewall = cobrowse_l7_firewall::load(&read_config(config)?)
-            .map_err(|e| Failure::Usage(format!("{}: {}", escape(config, 256), e.log_line())))?;
-        tallies.push(Tally::new(firewall, o.depth));
+            .map_err(|e| Failure::BadInput(format!("{}: {}", escape(config, 256), e.log_line())))?;
+        tallies.push(Tally::new(firewall, o.depth as usize));
         names.push(escape(config, 256));
     }
     let mut run = Run {
@@ -193,14 +179,14 @@ pub fn audit(args: &[&[u8]]) -> Result<(String, u8), Failure> {
     };
     let mut unreadable = 0;
     for input in &o.inputs {
-        if let Err(message) = read_input(&mut run, input, o.format) {
+        if let Err(message) = read_input(&mut run, input.as_bytes(), o.format()) {
             eprintln!("{message}");
             unreadable += 1;
         }
     }
     let mut out = String::new();
     for (tally, name) in run.tallies.iter().zip(&names) {
-        report(&mut out, tally, name, o.top);
+        report(&mut out, tally, name, o.top as usize);
     }
     let refused: u64 = run.tallies.iter().map(Tally::refused).sum();
     let requests = run.records - run.bad - run.before_filters;

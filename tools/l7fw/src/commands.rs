@@ -15,8 +15,8 @@ pub enum Failure {
     Refused(String),
     /// The configuration is refused: the filter's own log line.
     Invalid(String),
-    /// Bad arguments or an unreadable file.
-    Usage(String),
+    /// An unreadable file, or (for `audit`) a refused configuration.
+    BadInput(String),
 }
 
 pub fn read_config(path: &[u8]) -> Result<Vec<u8>, Failure> {
@@ -26,7 +26,7 @@ pub fn read_config(path: &[u8]) -> Result<Vec<u8>, Failure> {
     } else {
         std::fs::read(Path::new(OsStr::from_bytes(path))).map(|b| bytes = b)
     };
-    read.map_err(|e| Failure::Usage(format!("l7fw: cannot read {}: {e}", escape(path, 1024))))?;
+    read.map_err(|e| Failure::BadInput(format!("l7fw: cannot read {}: {e}", escape(path, 1024))))?;
     Ok(bytes)
 }
 

@@ -149,17 +149,133 @@ fn explain_takes_hostile_bytes_without_aborting() {
 }
 
 #[test]
-fn bad_usage_exits_2() {
-    for args in [
-        &[][..],
-        &["check"][..],
-        &["explain", "-", "GET"][..],
-        &["frobnicate", "x"][..],
-    ] {
-        let (code, _, err) = l7fw(args, "");
-        assert_eq!(code, 2, "{args:?}");
-        assert!(err.starts_with("usage:"), "{err}");
+fn bad_usage_exits_2_with_clap_s_message() {
+    let rows: &[(&[&str], &str)] = &[
+        (&[], "Usage: l7fw <COMMAND>"),
+        (
+            &["check"],
+            "error: the following required arguments were not provided",
+        ),
+        (
+            &["explain", "-", "GET"],
+            "error: the following required arguments were not provided",
+        ),
+        (
+            &["frobnicate", "x"],
+            "error: unrecognized subcommand 'frobnicate'",
+        ),
+        (
+            &["check", "-", "--upgrade"],
+            "error: unexpected argument '--upgrade' found",
+        ),
+    ];
+    for (args, expected) in rows {
+        let (code, out, err) = l7fw(args, "");
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(err.contains("Usage: l7fw"), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn help_for_the_tool_and_every_subcommand() {
+    let (code, out, _) = l7fw(&["--help"], "");
+    assert_eq!(code, 0);
+    for word in [
+        "Usage: l7fw <COMMAND>",
+        "check",
+        "explain",
+        "routes",
+        "audit",
+        "completions",
+        "--version",
+    ] {
+        assert!(out.contains(word), "{word}: {out}");
+    }
+    let rows: &[(&str, &[&str])] = &[
+        ("check", &["Usage: l7fw check <CONFIG>"]),
+        (
+            "explain",
+            &[
+                "Usage: l7fw explain [OPTIONS] <CONFIG> <METHOD> <PATH>",
+                "--upgrade",
+            ],
+        ),
+        ("routes", &["Usage: l7fw routes <CONFIG>"]),
+        (
+            "audit",
+            &[
+                "Usage: l7fw audit [OPTIONS] --config <CONFIG> <INPUT>...",
+                "--har",
+                "--log",
+                "--depth",
+                "--top",
+            ],
+        ),
+    ];
+    for (command, words) in rows {
+        for help in [vec![*command, "--help"], vec!["help", *command]] {
+            let (code, out, _) = l7fw(&help, "");
+            assert_eq!(code, 0, "{help:?}");
+            for word in *words {
+                assert!(out.contains(word), "{help:?} {word}: {out}");
+            }
+        }
+    }
+}
+
+#[test]
+fn completions_are_generated_for_the_common_shells() {
+    for (shell, marker) in [
+        ("bash", "_l7fw()"),
+        ("zsh", "#compdef l7fw"),
+        ("fish", "complete -c l7fw"),
+    ] {
+        let (code, out, _) = l7fw(&["completions", shell], "");
+        assert_eq!(code, 0, "{shell}");
+        assert!(
+            out.contains(marker) && out.contains("audit"),
+            "{shell}: {out}"
+        );
+    }
+    assert_eq!(l7fw(&["completions", "cmd.exe"], "").0, 2);
+}
+
+#[test]
+fn version_is_the_module_s_with_its_git_revision() {
+    let (code, out, _) = l7fw(&["--version"], "");
+    assert_eq!(code, 0);
+    assert_eq!(out, format!("l7fw {}\n", cobrowse_l7_firewall::VERSION));
+    // `0.1.0 (0123456789ab)` when built from a git checkout, as the module logs it.
+    assert!(
+        out.contains(env!("CARGO_PKG_VERSION")) && out.contains(" ("),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_configuration_path_that_is_not_utf8_is_read_as_bytes() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = std::env::temp_dir().join(format!("l7fw-bytes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(OsStr::from_bytes(b"caf\xe9.json"));
+    std::fs::write(&file, INTERNAL).unwrap();
+    let (code, out, _) = l7fw(&[OsStr::new("check"), file.as_os_str()], "");
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0,
+            "ok: internal: groups agent,frontend, 8 prefixes, fallback spa, mode enforce\n"
+        )
+    );
+    let missing = dir.join(OsStr::from_bytes(b"\xff\n.json"));
+    let (code, _, err) = l7fw(&[OsStr::new("check"), missing.as_os_str()], "");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot read") && err.contains("\\xff\\x0a.json"),
+        "{err}"
+    );
 }
 
 const EXTERNAL: &str = r#"{"name":"external","groups":["sdk"]}"#;
@@ -260,14 +376,126 @@ fn audit_exits_0_when_nothing_is_refused_and_2_on_bad_input() {
     let (code, _, err) = l7fw(&["audit", "-c", &config, "--har", "-"], "{\"log\":{}}");
     assert_eq!(code, 2);
     assert!(err.contains("no log.entries array"), "{err}");
-    for args in [
-        &["audit"][..],
-        &["audit", "-c", &config][..],
-        &["audit", "--nope", "x"][..],
-        &["audit", "-c", &config, "--depth", "0", "-"][..],
-    ] {
+    let rows: &[(&[&str], &str)] = &[
+        (
+            &["audit"],
+            "error: the following required arguments were not provided",
+        ),
+        (
+            &["audit", "-c", &config],
+            "error: the following required arguments were not provided",
+        ),
+        (
+            &["audit", "--nope", "x"],
+            "error: unexpected argument '--nope' found",
+        ),
+        (
+            &["audit", "-c", &config, "--depth", "0", "-"],
+            "error: invalid value '0' for '--depth <DEPTH>'",
+        ),
+        (
+            &["audit", "-c", &config, "--har", "--log", "-"],
+            "error: the argument '--har' cannot be used with '--log'",
+        ),
+    ];
+    for (args, expected) in rows {
         let (code, _, err) = l7fw(args, "");
         assert_eq!(code, 2, "{args:?}");
-        assert!(err.contains("usage:"), "{err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
     }
+}
+
+/// An access log of `lines` allowed requests.
+fn allowed_log(lines: usize) -> String {
+    access_line("GET", "/api/1/devices", None, None).repeat(lines)
+}
+
+#[test]
+fn audit_progress_is_plain_lines_when_stderr_is_not_a_terminal() {
+    let config = temp_file("external-progress.json", EXTERNAL);
+    // Two batches of 4096 records a second and a half apart: the tool looks at the clock
+    // every 4096 records and writes at most one line a second, none in the first second.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_l7fw"))
+        .args(["audit", "-c", &config, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(allowed_log(4096).as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    stdin.write_all(allowed_log(4096).as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with("l7fw audit: stdin: ") && lines[0].ends_with(" MiB, 8192 records"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\x1b') && !err.contains('\r'),
+        "no terminal codes: {err:?}"
+    );
+}
+
+#[test]
+fn audit_progress_is_a_bar_with_rate_and_eta_on_a_terminal() {
+    use nix::pty::{openpty, Winsize};
+    use std::io::Read;
+    let config = temp_file("external-bar.json", EXTERNAL);
+    let log = temp_file("bar.log", &allowed_log(3000));
+    let size = Winsize {
+        ws_row: 24,
+        ws_col: 160,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = openpty(Some(&size), None).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_l7fw"));
+    command
+        .args(["audit", "-c", &config, &log])
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(pty.slave));
+    let child = command.spawn().unwrap();
+    // Only the child holds the terminal now: reading ends when it exits.
+    drop(command);
+    let mut terminal = std::fs::File::from(pty.master);
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 4096];
+    // Linux answers EIO once the last holder of the other end has closed it.
+    while let Ok(n @ 1..) = terminal.read(&mut chunk) {
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let screen = String::from_utf8_lossy(&seen);
+    let bytes = std::fs::metadata(&log).unwrap().len();
+    assert!(
+        screen.contains(&format!("l7fw audit: {log} [")),
+        "{screen:?}"
+    );
+    // The last state drawn: a full bar, as wide as the terminal leaves room for.
+    let last = screen.rsplit(&format!("{log} [")).next().unwrap();
+    let bar = &last[..last.find(']').unwrap()];
+    assert!(
+        bar.len() > 20 && bar.bytes().all(|b| b == b'='),
+        "a full bar: {screen:?}"
+    );
+    assert!(last.ends_with(" 3000 records\r\n"), "{screen:?}");
+    assert!(
+        screen.contains("/s, ETA ") && screen.contains("3000 records"),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains(&format!("{:.2} KiB", bytes as f64 / 1024.0)),
+        "{bytes}: {screen:?}"
+    );
+    assert!(!screen.contains(" MiB ("), "no plain lines: {screen:?}");
 }
