@@ -57,8 +57,15 @@ venv: $(VENV)/.installed
 envoy-check: build venv
 	$(PY) scripts/check_envoy.py
 
+# TLS=1: both listeners over TLS, a self-signed certificate made for the run unless
+# TLS_CERT/TLS_KEY name the operator's PEM files; HTTP3=1 (implies TLS) adds QUIC on UDP.
+TLS ?=
+HTTP3 ?=
+TLS_CERT ?=
+TLS_KEY ?=
 run: build tools venv envoy-check
-	$(PY) scripts/run.py
+	$(PY) scripts/run.py $(if $(filter 1 yes true,$(TLS)),--tls) $(if $(filter 1 yes true,$(HTTP3)),--http3) \
+		$(if $(TLS_CERT),--tls-cert $(TLS_CERT) --tls-key $(TLS_KEY))
 
 test: test-unit test-e2e test-manifests test-image test-browser test-audit test-monitoring
 
