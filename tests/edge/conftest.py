@@ -5,8 +5,7 @@ and adds TLS or QUIC when asked). The tables, clients and processes are the end-
 suite's (tests/e2e), so TLS and HTTP/3 are held to the very same rows.
 
 EDGE_WITHOUT=<setting> starts every Envoy of the session with that one setting taken out of
-the shipped config (see `WITHOUT` below): the suite must then fail. docs/testing.md shows
-how this was used to prove each setting.
+the shipped config (settings.WITHOUT names them): the suite must then fail.
 """
 
 from __future__ import annotations
