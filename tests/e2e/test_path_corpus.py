@@ -94,6 +94,8 @@ def refusals(listener, proto: str, row: Row) -> set[int | None]:
         allowed.add(405)
     if not row.target.startswith(b"/"):
         allowed.add(404)  # Envoy routes nothing for a target that is not a path (OPTIONS *)
+    if proto == "h1" and row.target.startswith(b"https://"):
+        allowed.add(403)  # the edge listener refuses an https:// target on plaintext first
     if proto == "h1" and b"\n" in row.target:
         allowed.add(426)  # Envoy reads a request line cut by LF as HTTP/0.9 and asks for 1.1
     if proto == "h2":
