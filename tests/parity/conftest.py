@@ -1,0 +1,114 @@
+"""Fixtures: both roles, Envoy's normalization off (as shipped) and on, each Envoy serving
+plaintext HTTP/1.1 and HTTP/2 on TCP and HTTP/3 on UDP, with one demo upstream that logs
+every request it receives.
+
+The tables, clients and processes are the end-to-end suite's (tests/e2e).
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+
+import policy  # noqa: E402
+from expectations import LISTENERS  # noqa: E402
+from processes import ROOT, WASM_PATH, Envoy, Upstream, envoy_check, render  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "envoy"))
+import certificate  # noqa: E402
+
+
+
+ENVOY_VERSION: str | None = None
+
+
+def pytest_sessionstart(session):
+    global ENVOY_VERSION
+    ok, line, ENVOY_VERSION = envoy_check()
+    if not ok:
+        raise pytest.UsageError(line)
+
+
+@pytest.fixture(scope="session")
+def envoy_version() -> str:
+    assert ENVOY_VERSION, "the Envoy check did not run"
+    return ENVOY_VERSION
+
+
+@dataclass
+class Listener:
+    name: str  # role, with `_norm` when Envoy's normalization is on
+    envoy: Envoy
+    port: int  # TCP: HTTP/1.1 and h2c
+    quic_port: int  # UDP: HTTP/3
+
+    @property
+    def role(self) -> str:
+        return self.name.removesuffix("_norm")
+
+    @property
+    def groups(self) -> list[str]:
+        return policy.EXTERNAL_GROUPS if self.role == "external" else policy.INTERNAL_GROUPS
+
+    @property
+    def prefixes(self) -> list[str]:
+        return policy.prefixes(self.groups)
+
+    def __repr__(self) -> str:
+        return f"<{self.name} :{self.port} udp :{self.quic_port}>"
+
+
+def with_quic(config: dict, cert: Path, key: str | Path) -> dict:
+    """The plaintext config plus the QUIC listener the shipped HTTP/3 option adds beside a
+    TLS one (render.with_tls, render.with_http3): HTTP/1.1 and h2c stay on plain TCP, which
+    the raw-socket clients need, and HTTP/3 runs the same connection manager and filters."""
+    quic = render.quic_listener(render.with_http3(render.with_tls(config, cert, key), udp_port=0, advertised_port=0))
+    config = copy.deepcopy(config)
+    config["static_resources"]["listeners"].append(quic)
+    return config
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("parity")
+
+
+@pytest.fixture(scope="session")
+def upstream(workdir):
+    process = Upstream(workdir)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def cert(workdir) -> tuple[Path, Path]:
+    return certificate.self_signed(workdir / "tls")
+
+
+@pytest.fixture(scope="session")
+def listeners(workdir, upstream, cert) -> dict[str, Listener]:
+    started: dict[str, Listener] = {}
+    try:
+        for name in LISTENERS:
+            role = name.removesuffix("_norm")
+            config = render.localize(
+                render.load(ROOT / "envoy" / f"{role}.yaml"),
+                wasm_path=WASM_PATH,
+                upstream=("127.0.0.1", upstream.port),
+                listener_port=0,
+                admin_port=0,
+            )
+            if name.endswith("_norm"):
+                config = render.with_normalization(config)
+            envoy = Envoy(with_quic(config, *cert), workdir / name, name)
+            started[name] = Listener(name, envoy, envoy.ports[role], envoy.ports[f"{role}_quic"])
+        yield started
+    finally:
+        for listener in started.values():
+            listener.envoy.stop()
