@@ -1,6 +1,6 @@
 """Send every row over HTTP/3 with aioquic, which sends a header block as given (no :path
 checks), as a hostile client would. A few QUIC connections at once, each carrying rows one
-after another until the codec closes it; a reset stream leaves the connection usable.
+after another until Envoy refuses one (a reset stream or a closed connection).
 """
 
 from __future__ import annotations
@@ -107,6 +107,10 @@ async def _worker(port: int, cert: Path, rows: list[Row], pass_id: str, todo: as
                 out[i] = await client.exchange(row, [*h2_headers(row, b"https", AUTHORITY), tag(pass_id, i)])
             except Gone as e:
                 out[i] = Seen(how=str(e))
+                # Envoy may still close a connection after resetting one of its streams
+                # (it reads the rest of a refused header block first): start afresh, so
+                # the next row cannot inherit that close.
+                client.closed = client.closed or "replaced"
             except TimeoutError:
                 out[i] = Seen(how="timeout")
                 client.closed = "timeout"

@@ -33,6 +33,8 @@ class Row:
         shown = "".join(chr(b) if 0x21 <= b <= 0x7E and b != 0x5C else f"\\x{b:02x}" for b in self.target)
         extra = " (websocket)" if self.websocket else ""
         extra += "".join(f" ({n.decode()})" for n, _ in self.headers if n not in WEBSOCKET_HEADERS)
+        if len(shown) > 120:
+            shown = f"{shown[:40]}...({len(self.target)} bytes)"
         return f"{self.method} {shown or '(empty)'}{extra}"
 
     def __str__(self) -> str:
@@ -63,6 +65,8 @@ CONTROLS = [
     Row("GET", b"/dashboard/sessions?tab=%c3%a9"),
     Row("DELETE", b"/dashboard"),
     Row("GET", b"/admin"),
+    # Over Envoy's request-header limit (60 KiB): 431 or a reset, never the filter.
+    Row("GET", b"/api/1/devices/" + b"a" * 61_440),
 ]
 
 
