@@ -72,6 +72,15 @@ def _drop_listener_connection_limit(config: dict) -> None:
             chain["filters"] = [f for f in chain["filters"] if f["name"] != CONNECTION_LIMIT]
 
 
+def _drop_listener_buffer_limit(config: dict) -> None:
+    for item in config["static_resources"]["listeners"]:
+        item.pop("per_connection_buffer_limit_bytes", None)
+
+
+def _drop_cluster_buffer_limit(config: dict) -> None:
+    render.cluster(config).pop("per_connection_buffer_limit_bytes", None)
+
+
 def _drop_forwarded_host_removal(config: dict) -> None:
     for hcm in _hcms(config):
         removed = hcm["route_config"].get("request_headers_to_remove", [])
@@ -91,6 +100,8 @@ WITHOUT: dict[str, Callable[[dict], None]] = {
     "initial_stream_window_size": _drop_hcm("http2_protocol_options", "initial_stream_window_size"),
     "initial_connection_window_size": _drop_hcm("http2_protocol_options", "initial_connection_window_size"),
     "x_forwarded_host_removal": _drop_forwarded_host_removal,
+    "listener_buffer_limit": _drop_listener_buffer_limit,
+    "cluster_buffer_limit": _drop_cluster_buffer_limit,
     "shrink_heap": _drop_overload_action("envoy.overload_actions.shrink_heap"),
     "stop_accepting_requests": _drop_overload_action("envoy.overload_actions.stop_accepting_requests"),
     "listener_connection_limit": _drop_listener_connection_limit,

@@ -20,6 +20,7 @@ from websockets.sync.client import connect
 import settings
 from clients import TIMEOUT, H1Connection, H2Connection, StreamReset, exchange, h1_request
 from conftest import Listener, shipped
+from processes import render
 
 # --- request headers --------------------------------------------------------------------
 
@@ -195,3 +196,70 @@ def test_listener_connection_limit(start_envoy, upstream):
     finally:
         for conn in held:
             conn.close()
+
+
+# --- buffer limits ----------------------------------------------------------------------
+
+BODY = b"a" * (600 * 1024)  # well under Envoy's default buffer limit (1 MiB), far over 32 KiB
+
+
+def small_window_socket(port: int) -> socket.socket:
+    """A client that reads nothing and keeps a tiny receive buffer, so Envoy must hold the rest."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(TIMEOUT)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def wait_for_stat(listener: Listener, name: str, above: int) -> int:
+    deadline = time.monotonic() + TIMEOUT
+    while (value := listener.stat(name)) <= above and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return value
+
+
+def test_a_client_that_does_not_read_makes_envoy_stop_at_32_kib(plain):
+    """The upstream's 600 KiB answer to a client that reads nothing: Envoy stops reading the
+    upstream once 32 KiB wait for the client (listener per_connection_buffer_limit_bytes)."""
+    name = "cluster.cobrowse.upstream_flow_control_paused_reading_total"
+    before = plain.stat(name)
+    with small_window_socket(plain.port) as sock:
+        sock.sendall(h1_request("POST", b"/api/1/devices/x", [], BODY))  # the demo upstream echoes it
+        assert wait_for_stat(plain, name, before) > before
+
+
+@pytest.fixture(scope="module")
+def sink_listener(start_envoy, upstream):
+    """The shipped external listener in front of an upstream that accepts and never reads."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    accepted: list[socket.socket] = []
+    config = shipped("external", upstream)
+    endpoint = render.cluster(config)["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+    endpoint["endpoint"]["address"]["socket_address"]["port_value"] = server.getsockname()[1]
+    envoy = start_envoy("external_sink", config)
+    yield Listener("external", envoy.ports["external"], envoy), server, accepted
+    for sock in accepted:
+        sock.close()
+    server.close()
+
+
+def test_an_upstream_that_does_not_read_makes_envoy_stop_at_32_kib(sink_listener):
+    """A 600 KiB upload to an upstream that reads nothing: Envoy stops reading the client once
+    32 KiB wait for the upstream (cluster per_connection_buffer_limit_bytes)."""
+    listener, server, accepted = sink_listener
+    name = "cluster.cobrowse.upstream_flow_control_backed_up_total"
+    before = listener.stat(name)
+    with socket.create_connection(("127.0.0.1", listener.port), timeout=TIMEOUT) as sock:
+        sock.setblocking(False)
+        request = h1_request("POST", b"/api/1/devices/x", [], BODY)
+        try:
+            sock.send(request)
+        except BlockingIOError:
+            pass
+        server.settimeout(TIMEOUT)
+        accepted.append(server.accept()[0])
+        assert wait_for_stat(listener, name, before) > before

@@ -105,18 +105,25 @@ class Failing(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module", params=["external", "internal"])
-def failing_listener(request, start_envoy, upstream):
-    role = request.param
+@pytest.fixture(scope="module")
+def failing_upstream():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    config = shipped(role, upstream)
-    endpoint = render.cluster(config)["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
-    endpoint["endpoint"]["address"]["socket_address"]["port_value"] = server.server_address[1]
-    envoy = start_envoy(f"{role}_failing", config)
-    yield Listener(role, envoy.ports[role], envoy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
     server.shutdown()
+
+
+def in_front_of(config: dict, port: int) -> dict:
+    endpoint = render.cluster(config)["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+    endpoint["endpoint"]["address"]["socket_address"]["port_value"] = port
+    return config
+
+
+@pytest.fixture(scope="module", params=["external", "internal"])
+def failing_listener(request, start_envoy, upstream, failing_upstream):
+    role = request.param
+    envoy = start_envoy(f"{role}_failing", in_front_of(shipped(role, upstream), failing_upstream))
+    return Listener(role, envoy.ports[role], envoy)
 
 
 @pytest.mark.parametrize("proto", ["h1", "h2"])
@@ -134,3 +141,16 @@ def test_retry_headers_are_not_honoured(failing_listener, proto):
     assert Failing.count - before == 1
     assert failing_listener.stat(f"cluster.{render.CLUSTER}.upstream_rq_retry") == 0
 
+
+
+def test_a_trusted_address_would_steer_envoy(start_envoy, upstream, failing_upstream):
+    """What the shipped settings prevent: were loopback trusted as internal (as Envoys before
+    1.36 did with RFC 1918 by default), the same headers would buy five retries."""
+    config = in_front_of(shipped("external", upstream), failing_upstream)
+    for hcm in render.connection_managers(config):
+        hcm["internal_address_config"] = {"cidr_ranges": [{"address_prefix": "127.0.0.0", "prefix_len": 8}]}
+    envoy = start_envoy("external_trusting_loopback", config)
+    before = Failing.count
+    headers = [(b"x-envoy-max-retries", b"5"), (b"x-envoy-retry-on", b"5xx")]
+    assert send(envoy.ports["external"], None, "h1", "GET", b"/api/1/devices/x", headers).status == 503
+    assert Failing.count - before == 6
