@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,21 +94,26 @@ def cert(workdir) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def listeners(workdir, upstream, cert) -> dict[str, Listener]:
+    """The four Envoys, started at once."""
     started: dict[str, Listener] = {}
+
+    def start(name: str) -> None:
+        role = name.removesuffix("_norm")
+        config = render.localize(
+            render.load(ROOT / "envoy" / f"{role}.yaml"),
+            wasm_path=WASM_PATH,
+            upstream=("127.0.0.1", upstream.port),
+            listener_port=0,
+            admin_port=0,
+        )
+        if name.endswith("_norm"):
+            config = render.with_normalization(config)
+        envoy = Envoy(with_quic(config, *cert), workdir / name, name)
+        started[name] = Listener(name, envoy, envoy.ports[role], envoy.ports[f"{role}_quic"])
+
     try:
-        for name in LISTENERS:
-            role = name.removesuffix("_norm")
-            config = render.localize(
-                render.load(ROOT / "envoy" / f"{role}.yaml"),
-                wasm_path=WASM_PATH,
-                upstream=("127.0.0.1", upstream.port),
-                listener_port=0,
-                admin_port=0,
-            )
-            if name.endswith("_norm"):
-                config = render.with_normalization(config)
-            envoy = Envoy(with_quic(config, *cert), workdir / name, name)
-            started[name] = Listener(name, envoy, envoy.ports[role], envoy.ports[f"{role}_quic"])
+        with ThreadPoolExecutor(max_workers=len(LISTENERS)) as pool:
+            list(pool.map(start, LISTENERS))  # re-raises the first failure
         yield started
     finally:
         for listener in started.values():
