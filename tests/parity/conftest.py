@@ -48,6 +48,7 @@ class Listener:
     envoy: Envoy
     port: int  # TCP: HTTP/1.1 and h2c
     quic_port: int  # UDP: HTTP/3
+    access_log: Path  # the shipped JSON access log, with each request's row tag
 
     @property
     def role(self) -> str:
@@ -72,6 +73,23 @@ def with_quic(config: dict, cert: Path, key: str | Path) -> dict:
     quic = render.quic_listener(render.with_http3(render.with_tls(config, cert, key), udp_port=0, advertised_port=0))
     config = copy.deepcopy(config)
     config["static_resources"]["listeners"].append(quic)
+    return config
+
+
+FILE_LOG = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog"
+
+
+def with_row_in_access_log(config: dict, path: Path) -> dict:
+    """The shipped JSON access log, plus the row tag each request carries (`row`), so the
+    filter's reason (`response_code_details`) can be read per row and protocol; written
+    to a file of its own, where Envoy's own log lines cannot cut into it."""
+    config = copy.deepcopy(config)
+    for hcm in render.connection_managers(config):
+        for logger in hcm.get("access_log", []):
+            log_format = logger["typed_config"]["log_format"]
+            log_format["json_format"]["row"] = "%REQ(X-PARITY-ROW)%"
+            logger["name"] = "envoy.access_loggers.file"
+            logger["typed_config"] = {"@type": FILE_LOG, "path": str(path), "log_format": log_format}
     return config
 
 
@@ -108,8 +126,9 @@ def listeners(workdir, upstream, cert) -> dict[str, Listener]:
         )
         if name.endswith("_norm"):
             config = render.with_normalization(config)
-        envoy = Envoy(with_quic(config, *cert), workdir / name, name)
-        started[name] = Listener(name, envoy, envoy.ports[role], envoy.ports[f"{role}_quic"])
+        access_log = workdir / f"{name}-access.jsonl"
+        envoy = Envoy(with_quic(with_row_in_access_log(config, access_log), *cert), workdir / name, name)
+        started[name] = Listener(name, envoy, envoy.ports[role], envoy.ports[f"{role}_quic"], access_log)
 
     try:
         with ThreadPoolExecutor(max_workers=len(LISTENERS)) as pool:

@@ -5,7 +5,7 @@ off) and HTTP/3 (aioquic), to both roles with Envoy's normalization off and on.
 - Nothing reaches the upstream outside an enabled prefix, or with a query byte HTTP/1.1
   refuses, on any protocol; nothing answers 5xx.
 - The filter decides each row alike on every protocol that delivers it to the filter:
-  the same refusal, or the same request forwarded upstream.
+  the same refusal with the same reason in the access log, or the same request forwarded.
 - Where Envoy answers first (a codec, or its normalization), what it does is the committed
   table's (expectations.tsv), so a new Envoy's change shows up.
 - The filter's own counters agree with the refusals the clients saw as the filter's.
@@ -13,10 +13,11 @@ off) and HTTP/3 (aioquic), to both roles with Envoy's normalization off and on.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -37,6 +38,29 @@ class Pass:
     seen: list[Seen]
     counted: int  # the filter's refusal counters over the pass
     seconds: float
+    details: dict[int, str] = field(default_factory=dict)  # row -> access log's response_code_details
+
+
+def read_details(listener, results: dict) -> None:
+    """Each row's `response_code_details` from the listener's access log (the filter's
+    `outcome:reason` on a refusal, `via_upstream` on a forward), once every request the
+    filter refused has its line."""
+    mine = {proto: results[(listener.name, proto)] for proto in PROTOCOLS}
+    wanted = sum(1 for run in mine.values() for s in run.seen if refused_by_filter(s))
+    deadline = time.monotonic() + 15
+    while True:
+        found = 0
+        text = listener.access_log.read_text() if listener.access_log.exists() else ""
+        for line in text[: text.rfind("\n") + 1].splitlines():
+            record = json.loads(line)
+            pass_id, _, index = (record.get("row") or "").rpartition(":")
+            name, _, proto = pass_id.rpartition("-")
+            if name == listener.name and proto in mine and index.isdigit():
+                mine[proto].details[int(index)] = record["response_code_details"]
+        found = sum(1 for run in mine.values() for i, s in enumerate(run.seen) if refused_by_filter(s) and i in run.details)
+        if found >= wanted or time.monotonic() > deadline:
+            return
+        time.sleep(0.2)
 
 
 def refusals_counted(listener) -> int:
@@ -87,6 +111,8 @@ def passes(listeners, upstream, cert) -> dict[tuple[str, str], Pass]:
         results = {}
         for part in pool.map(lambda name: _passes_of(listeners[name], cert[0]), LISTENERS):
             results.update(part)
+    for name in LISTENERS:
+        read_details(listeners[name], results)
     for entry in upstream.since(mark):
         tags = [v for n, v in entry.get("headers", []) if n.lower() == TAG]
         pass_id, _, index = tags[0].rpartition(":") if len(tags) == 1 else ("", "", "")
@@ -135,6 +161,26 @@ def test_the_filter_decides_alike_on_every_protocol(passes, name):
         if len(set(decided.values())) > 1:
             differences.append(f"{row.key}: {decided}")
     assert differences == []
+
+
+def test_the_filter_gives_the_same_reason_on_every_protocol(passes, name):
+    """For each row the filter refused, the access log's `response_code_details` (the
+    filter's `outcome:reason`, e.g. `rejected:query_byte`) is the same on every protocol
+    on which it refused it. (Forwards are compared by what the upstream received.)"""
+    differences = []
+    for i, row in enumerate(ROWS):
+        runs = {p: passes[(name, p)] for p in PROTOCOLS}
+        refused = {p: run.details.get(i, "(no access-log line)") for p, run in runs.items() if refused_by_filter(run.seen[i])}
+        if len(set(refused.values())) > 1:
+            differences.append(f"{row.key}: {refused}")
+    assert differences == []
+    logged = {d for p in PROTOCOLS for d in passes[(name, p)].details.values()}
+    reasons = {d for d in logged if d.startswith("rejected:")}
+    assert "rejected:query_byte" in reasons and len(reasons) >= 5, logged
+
+
+def refused_by_filter(seen: Seen) -> bool:
+    return seen.filter_reply and not seen.forwarded
 
 
 def test_what_envoy_does_first_is_the_recorded_table(passes, envoy_version):
