@@ -5,6 +5,7 @@ reported next to how many of its answers agree with the expected ones.
 """
 
 import http.client
+import ssl
 from pathlib import Path
 
 from envoy_config import BODY_INDEX
@@ -48,9 +49,12 @@ def read_mix(mix):
     return entries, headers
 
 
-def answer(port, method, path, headers):
-    """(status, body) of one request on a fresh connection."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+def answer(port, method, path, headers, tls=False):
+    """(status, body) of one request on a fresh connection (TLS: the run's own certificate, unchecked)."""
+    if tls:
+        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=ssl._create_unverified_context())
+    else:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         connection.request(method, path, headers={"connection": "close", **headers})
         response = connection.getresponse()
@@ -70,14 +74,14 @@ def agrees(expect, status, body, method, path):
     return str(status) == expect
 
 
-def check(port, role, mix):
+def check(port, role, mix, tls=False):
     """(agreeing, total, [disagreement descriptions])."""
     entries, common = read_mix(mix)
     requests = {(m, p, tuple(common.items()), e) for m, p, e in entries}
     requests |= {(m, p, tuple(h.items()), e) for m, p, h, e in EXTRA_CHECKS[role]}
     disagreements = []
     for method, path, headers, expect in sorted(requests):
-        status, body = answer(port, method, path, dict(headers))
+        status, body = answer(port, method, path, dict(headers), tls)
         if not agrees(expect, status, body, method, path):
             kind = " (upgrade)" if dict(headers).get("upgrade") else ""
             disagreements.append(f"{method} {path}{kind}: expected {expect}, got {status}")

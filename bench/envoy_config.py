@@ -5,10 +5,15 @@ variants is the filter (or the route table) in front of it. Envoy accepts JSON
 wherever it accepts YAML, so the bootstrap is built as plain dicts.
 """
 
+import copy
 import json
+import sys
 from pathlib import Path
 
 import roles
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "envoy"))
+import render  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 POLICY_LUA = BENCH_DIR / "policy.lua"
@@ -128,7 +133,25 @@ def http_filters(variant, module_wasm, floor_wasm):
     return []
 
 
-def listener(variant, port, module_wasm, floor_wasm):
+# What an `edge` variant takes from the shipped external listener, as shipped.
+EDGE_HCM_KEYS = (
+    "use_remote_address", "xff_num_trusted_hops", "internal_address_config", "request_headers_timeout",
+    "stream_idle_timeout", "max_request_headers_kb", "common_http_protocol_options", "http2_protocol_options",
+)
+
+
+def edge_settings():
+    """(HCM keys, route_config keys, listener keys, network filters before the HCM) of envoy/external.yaml."""
+    shipped = render.load(Path(__file__).resolve().parents[1] / "envoy" / "external.yaml")
+    hcm = render.connection_manager(shipped)
+    tcp = render.listener(shipped)
+    network = [f for chain in tcp["filter_chains"] for f in chain["filters"] if f["name"] != render.HCM]
+    route_keys = {k: v for k, v in hcm["route_config"].items() if k == "request_headers_to_remove"}
+    listener_keys = {k: v for k, v in tcp.items() if k == "per_connection_buffer_limit_bytes"}
+    return {k: copy.deepcopy(hcm[k]) for k in EDGE_HCM_KEYS if k in hcm}, route_keys, listener_keys, network
+
+
+def listener(variant, port, module_wasm, floor_wasm, tls_files=None):
     routes = native_routes(variant.role) if variant.kind == "native" else STAND_IN_ROUTES
     filters = http_filters(variant, module_wasm, floor_wasm)
     filters.append({"name": "envoy.filters.http.router", "typed_config": {"@type": ROUTER_TYPE}})
@@ -147,18 +170,30 @@ def listener(variant, port, module_wasm, floor_wasm):
         },
         "http_filters": filters,
     }
-    return {
-        "name": variant.id,
-        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
-        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}],
-    }
+    network = []
+    built = {"name": variant.id, "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}
+    if variant.edge:
+        hcm_keys, route_keys, listener_keys, network = edge_settings()
+        hcm.update(hcm_keys)
+        hcm["route_config"].update(route_keys)
+        built.update(listener_keys)
+    built["filter_chains"] = [
+        {"filters": [*network, {"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}
+    ]
+    if variant.edge == "tls":
+        if tls_files is None:
+            raise ValueError(f"{variant.id}: a TLS variant needs a certificate")
+        built = render.with_tls({"static_resources": {"listeners": [built]}}, *tls_files)["static_resources"][
+            "listeners"
+        ][0]
+    return built
 
 
-def bootstrap(listeners, admin_port, module_wasm, floor_wasm):
-    """listeners: (variant, port) pairs."""
+def bootstrap(listeners, admin_port, module_wasm, floor_wasm, tls_files=None):
+    """listeners: (variant, port) pairs; tls_files: (certificate, key) for the TLS variants."""
     return {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
         "static_resources": {
-            "listeners": [listener(v, port, module_wasm, floor_wasm) for v, port in listeners],
+            "listeners": [listener(v, port, module_wasm, floor_wasm, tls_files) for v, port in listeners],
         },
     }

@@ -38,7 +38,7 @@ def process_seconds(before, after):
     return sum(after[i] - before[i] for i in (0, 1, 2)) / os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(port, mix_file, seconds, connections, envoy, wrk_cpu_id=None, envoy_cpu_id=None):
+def run_wrk(port, mix_file, seconds, connections, envoy, wrk_cpu_id=None, envoy_cpu_id=None, scheme="http"):
     """One closed-loop wrk run: `connections` keep-alive connections on one thread.
 
     Returns requests/s, latency percentiles (µs), socket errors, Envoy's CPU
@@ -49,7 +49,7 @@ def run_wrk(port, mix_file, seconds, connections, envoy, wrk_cpu_id=None, envoy_
     """
     command = [
         "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
-        "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}", "--", str(mix_file),
+        "-s", str(WRK_SCRIPT), f"{scheme}://127.0.0.1:{port}", "--", str(mix_file),
     ]
     ticks, all_ticks = cpu_ticks(envoy_cpu_id), cpu_ticks(None)
     envoy_cpu, wrk_cpu, started = envoy.cpu_seconds(), children_cpu_seconds(), time.monotonic()

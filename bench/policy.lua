@@ -107,6 +107,8 @@ function envoy_on_request(handle)
   local query_at = find(full, "?", 1, true)
   local path = query_at and sub(full, 1, query_at - 1) or full
   if path == "" or hostile(path) then return refuse(handle, "400") end
+  -- The query: only bytes an HTTP/1.1 request line may carry.
+  if query_at and find(full, "[^!-~]", query_at) ~= nil then return refuse(handle, "400") end
 
   local upgrade = headers:get("upgrade") ~= nil
   local rule = longest_match(path)

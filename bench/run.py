@@ -32,6 +32,8 @@ import variants
 from envoy_process import Envoy, dedicated, free_ports
 from loadgen import cpu_ticks, process_seconds, run_wrk
 
+import certificate  # envoy/, on the path once envoy_config is imported
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results"
@@ -116,7 +118,9 @@ def measure(envoy_binary, selected, module_wasm, settings):
     envoy_cpu, wrk_cpu = (0, 1) if (os.cpu_count() or 1) >= 2 else (None, None)
     admin, *ports = free_ports(len(selected) + 1)
     port_of = {v.id: port for v, port in zip(selected, ports)}
-    bootstrap = envoy_config.bootstrap(list(zip(selected, ports)), admin, module_wasm, FLOOR_WASM)
+    # TLS variants: a certificate made for the run (envoy/certificate.py).
+    tls_files = certificate.self_signed(RESULTS / "tls") if any(v.edge == "tls" for v in selected) else None
+    bootstrap = envoy_config.bootstrap(list(zip(selected, ports)), admin, module_wasm, FLOOR_WASM, tls_files)
     checks, rounds = {}, {v.id: [] for v in selected}
     # Envoy's default log level, its log in a file, as in production: refusal lines cost what they cost.
     with Envoy(envoy_binary, bootstrap, admin, RESULTS, "envoy-bench", cpu=envoy_cpu, log_level="info") as envoy:
@@ -124,14 +128,15 @@ def measure(envoy_binary, selected, module_wasm, settings):
         for v in selected:
             checks[v.id] = {}
             if v.enforces_policy:
-                agree, total, disagreements = conformance.check(port_of[v.id], v.role, v.mix_name)
+                agree, total, disagreements = conformance.check(port_of[v.id], v.role, v.mix_name, v.edge == "tls")
                 checks[v.id] = {"agree": agree, "total": total, "disagreements": disagreements}
                 say(f"{v.id:<11} {agree}/{total} as expected" + "".join(f"\n    {d}" for d in disagreements))
 
         def one_run(v, seconds):
             mix = conformance.mix_file(v.mix_name)
             logged = envoy.log_path.stat().st_size
-            result = run_wrk(port_of[v.id], mix, seconds, settings["connections"], envoy, wrk_cpu, envoy_cpu)
+            scheme = "https" if v.edge == "tls" else "http"
+            result = run_wrk(port_of[v.id], mix, seconds, settings["connections"], envoy, wrk_cpu, envoy_cpu, scheme)
             time.sleep(0.3)  # two flush intervals, and past the tick that writes a summary line
             # Envoy's log grows only with what the running variant writes (one listener at a time).
             result["log_bytes_per_s"] = (envoy.log_path.stat().st_size - logged) / seconds

@@ -13,6 +13,7 @@ class Variant:
     baseline: str = "floor"  # the floor variant on the same mix, for the "vs floor" ratios
     plugin: tuple = ()  # (key, value) pairs over the module's shipped-like configuration
     probe: str = ""  # floor only: the one host call it adds per request (bench/floor-filter)
+    edge: str = ""  # "": the bench's bare listener; "shipped": envoy/external.yaml's edge settings; "tls": those over TLS
 
     @property
     def enforces_policy(self):
@@ -47,6 +48,14 @@ ALL = [
     Variant("module-flood-nolog", "module, flood mix, log.level off", "module", "external", "flood",
             "floor-flood", (("log", {"level": "off"}),)),
     Variant("lua-flood", "Lua filter, external config, flood mix", "lua", "external", "flood", "floor-flood"),
+    # The shipped configs' edge settings (timeouts, HTTP/2 limits, use_remote_address, header
+    # checks, buffer and connection limits) on the same listener, then the same over TLS.
+    Variant("floor-edge", "floor, shipped edge settings", "floor", "external", edge="shipped"),
+    Variant("module-ext-edge", "module, external config, shipped edge settings", "module", "external",
+            edge="shipped"),
+    Variant("floor-tls", "floor, shipped edge settings, TLS", "floor", "external", baseline="floor-tls", edge="tls"),
+    Variant("module-ext-tls", "module, external config, shipped edge settings, TLS", "module", "external",
+            baseline="floor-tls", edge="tls"),
     # Browser-like requests to the agent listener: a dozen headers, cookies.
     Variant("floor-browser", "floor, browser mix", "floor", "internal", "browser", "floor-browser"),
     Variant("module-browser", "module, internal config, browser mix", "module", "internal", "browser",

@@ -33,6 +33,16 @@ fn cases() -> Vec<Case> {
         long.extend_from_slice(b"/seg-0123");
     }
     long.resize(1024, b'x');
+    // A typical SDK request, and the same with a query: the query's own scan (SPEC rule 6)
+    // is what the pair shows; the 1 KiB query shows how it grows.
+    let sdk = b"/api/1/devices/9b2f4c1e7a3d/sessions".to_vec();
+    let sdk_query = [
+        sdk.as_slice(),
+        b"?state=active&since=1733220000000&token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZXZpY2UifQ",
+    ]
+    .concat();
+    let mut long_query = [sdk.as_slice(), b"?q="].concat();
+    long_query.resize(sdk.len() + 1024, b'a');
     vec![
         Case {
             name: "allowed near the root",
@@ -63,6 +73,24 @@ fn cases() -> Vec<Case> {
             internal: false,
             target: b"/api/1/devices/%2e%2e/x".to_vec(),
             expect: |d| matches!(d, Decision::Reject(_)),
+        },
+        Case {
+            name: "SDK request, no query",
+            internal: false,
+            target: sdk,
+            expect: |d| matches!(d, Decision::Allow { .. }),
+        },
+        Case {
+            name: "SDK request, with query",
+            internal: false,
+            target: sdk_query,
+            expect: |d| matches!(d, Decision::Allow { .. }),
+        },
+        Case {
+            name: "SDK request, 1 KiB query",
+            internal: false,
+            target: long_query,
+            expect: |d| matches!(d, Decision::Allow { .. }),
         },
         Case {
             name: "allowed, 1 KiB path",

@@ -3,6 +3,10 @@
 Envoy is $ENVOY (the pinned wheel in .venv by default), the module $WASM_PATH. Each shipped
 YAML is rendered with local addresses only (envoy/render.py); ports stay as shipped unless
 given. Output of every process is shown with a [name] prefix; Ctrl-C or SIGTERM stops all.
+
+--tls serves both listeners over TLS (ALPN h2, http/1.1) with --tls-cert/--tls-key, or with
+a self-signed certificate made for the run; --http3 adds a QUIC listener on the same port
+numbers (UDP), announced by Alt-Svc.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "envoy"))
+import certificate
 import render
 
 ENVOY = os.environ.get("ENVOY") or str(ROOT / ".venv" / "bin" / "envoy")
@@ -86,7 +91,14 @@ def main() -> int:
     parser.add_argument("--external-port", type=int, default=10000)
     parser.add_argument("--internal-port", type=int, default=10001)
     parser.add_argument("--upstream-port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--tls", action="store_true", help="serve both listeners over TLS")
+    parser.add_argument("--tls-cert", help="PEM certificate chain (default: self-signed for this run)")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    parser.add_argument("--http3", action="store_true", help="add HTTP/3 (QUIC, UDP) listeners; implies --tls")
     args = parser.parse_args()
+    args.tls = args.tls or args.http3 or bool(args.tls_cert)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
     for path, hint in ((ENVOY, "make venv"), (WASM_PATH, "make build"), (DEMO_UPSTREAM, "make tools")):
         if not Path(path).is_file():
             print(f"{path} is missing: run `{hint}`", file=sys.stderr)
@@ -108,6 +120,10 @@ def main() -> int:
 
         ports = {"external": args.external_port, "internal": args.internal_port}
         admins = {}
+        if args.tls and args.tls_cert:
+            tls_files = (Path(args.tls_cert), Path(args.tls_key))
+        elif args.tls:
+            tls_files = certificate.self_signed(workdir / "tls")
         for role in ROLES:
             config = render.load(ROOT / "envoy" / f"{role}.yaml")
             admin_port = config["admin"]["address"]["socket_address"]["port_value"]
@@ -118,6 +134,10 @@ def main() -> int:
                 listener_port=ports[role],
                 admin_port=admin_port,
             )
+            if args.tls:
+                config = render.with_tls(config, *tls_files)
+            if args.http3:
+                config = render.with_http3(config)
             path = render.dump(config, workdir / f"{role}.yaml")
             # Warnings and the access log only; two Envoys on one host need no hot restart.
             child = spawn(role, [ENVOY, "-c", str(path), "--disable-hot-restart", "--log-level", "warn"])
@@ -125,20 +145,29 @@ def main() -> int:
         for admin, child in admins.values():
             wait_ready(admin, child)
 
-        ext, internal = (f"http://127.0.0.1:{ports[r]}" for r in ROLES)
+        scheme = "https" if args.tls else "http"
+        ext, internal = (f"{scheme}://127.0.0.1:{ports[r]}" for r in ROLES)
+        curl = f"curl -i --cacert {tls_files[0]}" if args.tls else "curl -i"
+        if args.tls:
+            # The certificate names localhost and 127.0.0.1; curl checks it against --cacert.
+            ext, internal = (url.replace("127.0.0.1", "localhost") for url in (ext, internal))
         examples = [
-            (f"curl -i '{ext}/api/1/devices/abc?x=1'", "allowed: the upstream echoes what it got"),
-            (f"curl -i '{ext}/api/1/agents'", "not an SDK route: 403 on the external listener"),
-            (f"curl -i '{internal}/dashboard/sessions/1?a=1'", "SPA route: the upstream gets /index.html?a=1"),
-            (f"curl -i -X POST '{internal}/dashboard'", "other methods on SPA routes: 405"),
+            (f"{curl} '{ext}/api/1/devices/abc?x=1'", "allowed: the upstream echoes what it got"),
+            (f"{curl} '{ext}/api/1/agents'", "not an SDK route: 403 on the external listener"),
+            (f"{curl} '{internal}/dashboard/sessions/1?a=1'", "SPA route: the upstream gets /index.html?a=1"),
+            (f"{curl} -X POST '{internal}/dashboard'", "other methods on SPA routes: 405"),
         ]
+        if args.http3:
+            examples.append((f"{curl} --http3-only '{ext}/api/1/devices/x'", "HTTP/3 (a curl built with it)"))
         width = max(len(command) for command, _ in examples)
         print(
             "\ncobrowse-l7-firewall is up\n"
             f"  external listener (SDK devices, fallback deny): {ext}\n"
             f"  internal listener (agents, fallback spa):       {internal}\n"
             f"  admin: {admins['external'][0]} (external), {admins['internal'][0]} (internal)\n"
-            f"  demo upstream: http://127.0.0.1:{upstream_port}\n"
+            + (f"  TLS certificate: {tls_files[0]}\n" if args.tls else "")
+            + (f"  HTTP/3: UDP {ports['external']} and {ports['internal']}, announced by Alt-Svc\n" if args.http3 else "")
+            + f"  demo upstream: http://127.0.0.1:{upstream_port}\n"
             f"  rendered Envoy YAML: {workdir}\n\nTry:\n"
             + "".join(f"  {command.ljust(width)}  # {comment}\n" for command, comment in examples)
             + f"  or open {internal}/ in a browser for the demo app.\nCtrl-C stops everything.\n",

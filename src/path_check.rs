@@ -8,10 +8,14 @@
 //! - `check_opaque_tail`, below a prefix that carries data (a third-party URL): anything
 //!   may be escaped, but no layer may climb, hold a control byte or invalid UTF-8.
 //!
+//! - `check_query`, on every route: the query is data, but only bytes an HTTP/1.1 request
+//!   line may carry, so that every protocol gets the same answer.
+//!
 //! Neither relies on Envoy's normalization: both hold with it switched off.
 
 mod layers;
 pub mod lookalike;
+mod query;
 mod raw;
 mod utf8;
 
@@ -40,6 +44,9 @@ pub enum RejectReason {
     Space,
     ControlByte,
     NonAscii,
+    /// The query holds a byte no HTTP/1.1 request line may carry: a control byte, space,
+    /// DEL or a raw byte 0x80-0xff. HTTP/2's codec lets them through; the others refuse.
+    QueryByte,
 }
 
 impl RejectReason {
@@ -64,11 +71,12 @@ impl RejectReason {
             RejectReason::Space => "space",
             RejectReason::ControlByte => "control_byte",
             RejectReason::NonAscii => "non_ascii",
+            RejectReason::QueryByte => "query_byte",
         }
     }
 
     /// Every reason, for tables and tools.
-    pub const ALL: [RejectReason; 19] = [
+    pub const ALL: [RejectReason; 20] = [
         RejectReason::MissingPath,
         RejectReason::EmptyPath,
         RejectReason::NoLeadingSlash,
@@ -88,6 +96,7 @@ impl RejectReason {
         RejectReason::Space,
         RejectReason::ControlByte,
         RejectReason::NonAscii,
+        RejectReason::QueryByte,
     ];
 }
 
@@ -106,6 +115,16 @@ pub fn check_path(path: &[u8]) -> Result<(), RejectReason> {
         layers::check_decoded(path)?;
     }
     Ok(())
+}
+
+/// Accepts a query (from its `?`, or empty) that an HTTP/1.1 request line could carry:
+/// printable ASCII only (SPEC rule 6). Escapes are data and are not decoded.
+pub fn check_query(query: &[u8]) -> Result<(), RejectReason> {
+    if query::is_printable_ascii(query) {
+        Ok(())
+    } else {
+        Err(RejectReason::QueryByte)
+    }
 }
 
 /// Accepts what follows an opaque prefix (`/cart;jsessionid=A1`, `/a%2Fb`) or says why

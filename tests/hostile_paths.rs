@@ -139,6 +139,23 @@ const HOSTILE: &[(&[u8], RejectReason)] = &[
     (b"/api/1/devices/\xc0\xae", NonAscii),
     (b"/api/1/devices\xff", NonAscii),
     (b"/\xef\xbc\x8fadmin", NonAscii),
+    // A query byte no HTTP/1.1 request line may carry (HTTP/2's codec lets it through).
+    (b"/api/1/devices?\x80/../x", QueryByte),
+    (b"/sdk-js/?\xc0\xae/../x", QueryByte),
+    (b"/sockets/1/x?t=\xff", QueryByte),
+    (
+        b"/proxy/1/universal/com/x/https:/cart;jsessionid=A1?\x80",
+        QueryByte,
+    ),
+    (b"/dashboard?a=\x00", QueryByte),
+    (b"/api/1/devices?a=\tb", QueryByte),
+    (b"/api/1/devices?a=1\r\nx: y", QueryByte),
+    (b"/api/1/devices?\x7f", QueryByte),
+    (b"/api/1/devices?a b", QueryByte),
+    (b"/api/1/devices?a=%41\xc3\xa9", QueryByte),
+    // The path's own reason comes first.
+    (b"/api/1/devices/\x80?\x80", NonAscii),
+    (b"/api/1/devices/%2e%2e?\x80", EncodedDot),
     // Not origin-form: no leading slash, asterisk-form, absolute-form, empty.
     (b"api/1/devices", NoLeadingSlash),
     (b"*", NoLeadingSlash),
@@ -199,6 +216,8 @@ fn near_misses_are_not_hostile() {
         b"/api/1/devices/0a1b2c3d4e5f",
         b"/api/1/devices/~user/a-b_c.d",
         b"/api/1/devices/x?%zz%00#;\\",
+        b"/api/1/devices?%80%00%20%7f%c0%ae/../x",
+        b"/api/1/devices?!$&'()*+,;=:@/?~[]{}|^`\"<>",
     ];
     for target in benign {
         let d = decide(&fw, "GET", target, false);
@@ -207,5 +226,45 @@ fn near_misses_are_not_hostile() {
             "{:?}: {d:?}",
             String::from_utf8_lossy(target)
         );
+    }
+}
+
+/// Every kind of route refuses a query byte HTTP/1.1 would refuse, and keeps the same
+/// query percent-encoded: the route itself lets the request through.
+#[test]
+fn query_bytes_are_refused_on_every_route() {
+    let routes: &[(&str, &[u8], bool)] = &[
+        (EXTERNAL, b"/api/1/devices", false),
+        (EXTERNAL, b"/sockets/1/x", true),
+        (
+            EXTERNAL,
+            b"/proxy/1/universal/com/x/https:/cart;jsessionid=A1",
+            false,
+        ),
+        (INTERNAL, b"/dashboard/sessions", false),
+        (INTERNAL, b"/sockets/1/x", true),
+        (INTERNAL, b"/proxy/1/a%2Fb", false),
+    ];
+    for &(config, path, upgrade) in routes {
+        let fw = firewall(config);
+        let with = |query: &[u8]| [path, query].concat();
+        let plain = decide(&fw, "GET", &with(b"?q=%80%00%20%7f"), upgrade);
+        assert!(
+            matches!(plain, Decision::Allow { .. } | Decision::Rewrite { .. }),
+            "{:?}: {plain:?}",
+            String::from_utf8_lossy(path)
+        );
+        if let Decision::Rewrite { path } = plain {
+            assert_eq!(path, b"/index.html?q=%80%00%20%7f");
+        }
+        for byte in (0x00..=0x20).chain(0x7f..=0xff) {
+            let target = with(&[b'?', b'q', b'=', byte]);
+            assert_eq!(
+                decide(&fw, "GET", &target, upgrade),
+                Decision::Reject(QueryByte),
+                "{:?} with byte {byte:#04x}",
+                String::from_utf8_lossy(path)
+            );
+        }
     }
 }

@@ -197,8 +197,13 @@ fn cfg() -> impl Strategy<Value = Cfg> {
 // ---------------------------------------------------------------------------------------
 // Requests.
 
+/// Mostly what an HTTP/1.1 request line may carry, sometimes any byte (SPEC rule 6).
 fn query() -> impl Strategy<Value = Vec<u8>> {
-    proptest::option::of(proptest::collection::vec(any::<u8>(), 0..12)).prop_map(|q| match q {
+    let bytes = prop_oneof![
+        3 => proptest::collection::vec(0x21u8..0x7f, 0..12),
+        1 => proptest::collection::vec(any::<u8>(), 0..12),
+    ];
+    proptest::option::of(bytes).prop_map(|q| match q {
         Some(q) => [b"?".as_slice(), &q].concat(),
         None => Vec::new(),
     })
@@ -533,10 +538,12 @@ fn model(c: &Cfg, method: &[u8], target: &[u8], upgrade: bool) -> Expect {
         .into_iter()
         .filter(|r| covers(&r.prefix, path))
         .max_by_key(|r| r.prefix.len());
+    // Rule 6: the query holds only bytes an HTTP/1.1 request line may carry.
+    let query_ok = query.iter().all(|b| (0x21..=0x7e).contains(b));
     if !reference_canonical(path) {
         // Rule 6a: below an opaque prefix the rest is judged as data.
         return match longest {
-            Some(r) if r.opaque && reference_opaque(&path[r.prefix.len()..]) => {
+            Some(r) if r.opaque && reference_opaque(&path[r.prefix.len()..]) && query_ok => {
                 if upgrade && !r.websocket {
                     Expect::Deny(DenyReason::UpgradeNotAllowed)
                 } else {
@@ -548,6 +555,9 @@ fn model(c: &Cfg, method: &[u8], target: &[u8], upgrade: bool) -> Expect {
             }
             _ => Expect::Reject,
         };
+    }
+    if !query_ok {
+        return Expect::Reject;
     }
     match longest.map(|r| (r.prefix, r.group, r.websocket)) {
         Some((_, _, false)) if upgrade => Expect::Deny(DenyReason::UpgradeNotAllowed),

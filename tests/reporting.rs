@@ -157,6 +157,7 @@ fn reason_lists_are_complete() {
         Space,
         ControlByte,
         NonAscii,
+        QueryByte,
     });
     assert_eq!(reject.as_slice(), RejectReason::ALL.as_slice());
 }

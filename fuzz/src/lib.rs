@@ -3,7 +3,7 @@
 
 use cobrowse_l7_firewall::config::Fallback;
 use cobrowse_l7_firewall::decision::{is_get_or_head, Decision, DenyReason};
-use cobrowse_l7_firewall::path_check::{check_opaque_tail, check_path};
+use cobrowse_l7_firewall::path_check::{check_opaque_tail, check_path, RejectReason};
 use cobrowse_l7_firewall::policy::Route;
 use cobrowse_l7_firewall::Firewall;
 
@@ -14,6 +14,11 @@ fn split(target: &[u8]) -> (&[u8], &[u8]) {
         .position(|&b| b == b'?')
         .unwrap_or(target.len());
     target.split_at(at)
+}
+
+/// Rule 6: a query holds only bytes an HTTP/1.1 request line may carry.
+fn query_ok(query: &[u8]) -> bool {
+    query.iter().all(|b| (0x21..=0x7e).contains(b))
 }
 
 /// `prefix` (stored without its trailing slash; the root is "") covers `path` on a
@@ -50,6 +55,9 @@ pub fn decide_and_check(fw: &Firewall, method: &[u8], target: Option<&[u8]>, upg
             Some((r, check_opaque_tail(tail)))
         });
         match data {
+            Some((_, Ok(()))) if !query_ok(query) => {
+                assert_eq!(decision, Decision::Reject(RejectReason::QueryByte), "{target:?}")
+            }
             Some((r, Ok(()))) if upgrade && !r.websocket => assert_eq!(
                 decision,
                 Decision::Deny(DenyReason::UpgradeNotAllowed),
@@ -65,6 +73,10 @@ pub fn decide_and_check(fw: &Firewall, method: &[u8], target: Option<&[u8]>, upg
             Some((_, Err(why))) => assert_eq!(decision, Decision::Reject(why), "{target:?}"),
             None => assert_eq!(decision, Decision::Reject(reason), "{target:?}"),
         }
+        return;
+    }
+    if !query_ok(query) {
+        assert_eq!(decision, Decision::Reject(RejectReason::QueryByte), "{target:?}");
         return;
     }
     let spa = fw.policy.fallback() == Fallback::Spa;

@@ -98,6 +98,13 @@ HOSTILE = [
     Hostile(b"/api/1/devices/\xff", "raw byte 0xff"),
     Hostile(b"/api/1/devices/\xc3\xa9", "raw non-ASCII UTF-8"),
     Hostile(b"/api/1/devices/\x7f", "raw DEL"),
+    # Query bytes no HTTP/1.1 request line may carry (HTTP/2's codec lets 0x80-0xff through).
+    Hostile(b"/api/1/devices?\x80/../x", "raw 0x80 in the query"),
+    Hostile(b"/sdk-js/?\xc0\xae/../x", "raw overlong dot in the query (an SPA rewrite on the agent listener)"),
+    Hostile(b"/sockets/1/x?t=\xff", "raw 0xff in the query below the WebSocket prefix"),
+    Hostile(b"/proxy/1/universal/com/x/https:/cart;jsessionid=A1?\xe9", "raw non-ASCII in a proxied page's query"),
+    Hostile(b"/api/1/devices?a=\x00", "raw NUL in the query"),
+    Hostile(b"/api/1/devices?a b", "raw space in the query (request line splitting)"),
     # Not origin-form.
     Hostile(b"api/1/devices", "no leading slash"),
     Hostile(b"*", "asterisk-form outside OPTIONS"),

@@ -269,6 +269,13 @@ CORPUS: list[Row] = [
     row(D + b"/..%20/etc/passwd", "tomcat-params", "dot-dot with a trailing escaped space"),
     row(D + b"/..%2520/etc/passwd", "tomcat-params", "the same, double-encoded"),
     row(D + b"/.../etc/passwd", "tomcat-params", "three dots: a dot-only name trimmed to nothing"),
+    # --- query bytes (rule 6): what HTTP/1.1 refuses is refused on every protocol ---------
+    row(D + b"?\x80/../x", "spec", "raw 0x80 in the query: HTTP/2's codec passes it, the filter refuses"),
+    row(b"/sdk-js/?\xc0\xae/../x", "spec", "raw overlong dot in the query: an SPA rewrite on the agent listener"),
+    row(b"/sockets/1/x?\xff", "spec", "raw 0xff in a WebSocket query", headers=UPGRADE),
+    row(U + b"/cart;jsessionid=A1?\xe9", "spec", "raw non-ASCII in a proxied page's query"),
+    row(D + b"?q=\x01", "spec", "raw control byte in the query"),
+    row(D + b"?q=%80%00%20%7f%c0%ae", "spec", "the same bytes percent-encoded are data: forwarded as sent"),
     # --- proxied third-party URLs (rule 6a) ---------------------------------------------
     row(U + b"/cart;jsessionid=A1B2C3?step=2", "universal", "servlet session parameter in the proxied path"),
     row(U + b"/products;color=red/42", "universal", "matrix parameters"),

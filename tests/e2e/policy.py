@@ -172,6 +172,13 @@ def forwardable(path: bytes, enabled: list[str]) -> bool:
     return longest in OPAQUE and opaque_tail_ok(path[len(bare) :])
 
 
+def query_ok(target: bytes) -> bool:
+    """Rule 6 on the query: only bytes an HTTP/1.1 request line may carry (printable ASCII,
+    no space); escapes are data."""
+    _, query = split_target(target)
+    return query is None or all(0x21 <= b <= 0x7E for b in query)
+
+
 def split_target(target: bytes) -> tuple[bytes, bytes | None]:
     path, sep, query = target.partition(b"?")
     return path, (query if sep else None)

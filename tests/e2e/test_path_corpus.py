@@ -68,7 +68,7 @@ def contract_outcome(listener, proto: str, row: Row) -> tuple[int, list[bytes]] 
     if not row.target.startswith(b"/") or b"#" in row.target or row.method == "CONNECT":
         return None
     path, _ = policy.split_target(row.target)
-    if not policy.is_canonical(path):
+    if not policy.is_canonical(path) or not policy.query_ok(row.target):
         return None
     if not is_raw(listener) and b"%" in path:
         return None  # Envoy's normalization decodes escaped unreserved characters first
@@ -94,6 +94,8 @@ def refusals(listener, proto: str, row: Row) -> set[int | None]:
         allowed.add(405)
     if not row.target.startswith(b"/"):
         allowed.add(404)  # Envoy routes nothing for a target that is not a path (OPTIONS *)
+    if proto == "h1" and row.target.startswith(b"https://"):
+        allowed.add(403)  # the edge listener refuses an https:// target on plaintext first
     if proto == "h1" and b"\n" in row.target:
         allowed.add(426)  # Envoy reads a request line cut by LF as HTTP/0.9 and asks for 1.1
     if proto == "h2":
@@ -109,6 +111,7 @@ def assert_inside(listener, row: Row, entry: dict) -> None:
     assert policy.covered(path, listener.prefixes), f"{where}: outside every enabled prefix"
     assert policy.forwardable(path, listener.prefixes), f"{where}: neither canonical nor proxied data"
     assert query in sent_queries(row.target), f"{where}: query changed"
+    assert policy.query_ok(got), f"{where}: a query byte HTTP/1.1 refuses was forwarded"
     assert entry["method"] == row.method, f"{where}: method changed to {entry['method']}"
 
 
@@ -127,6 +130,10 @@ def check(listener, proto: str, row: Row, out: Outcome) -> None:
     if exact is not None:
         got = (out.status, [target_of(e) for e in out.received])
         assert got == exact, f"{where}: got {got}, the contract says {exact}"
+    elif row.target.startswith(b"/") and not policy.query_ok(row.target.split(b"#")[0]):
+        # Rule 6 on the query, whatever Envoy's normalization (it leaves the query alone):
+        # the filter refuses, unless Envoy's codec refused first.
+        assert not out.received and out.status in {400, 426, None} & refusals(listener, proto, row), where
     elif (
         is_raw(listener)
         and row.target.startswith(b"/")
