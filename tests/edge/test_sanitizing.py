@@ -154,3 +154,17 @@ def test_a_trusted_address_would_steer_envoy(start_envoy, upstream, failing_upst
     headers = [(b"x-envoy-max-retries", b"5"), (b"x-envoy-retry-on", b"5xx")]
     assert send(envoy.ports["external"], None, "h1", "GET", b"/api/1/devices/x", headers).status == 503
     assert Failing.count - before == 6
+
+
+def test_a_trusted_hop_count_believes_the_header(start_envoy, upstream):
+    """Why xff_num_trusted_hops stays 0 unless a load balancer really sits in front: set to 1,
+    the forged X-Forwarded-For becomes the client address the upstream is told."""
+    config = shipped("external", upstream)
+    for hcm in render.connection_managers(config):
+        hcm["xff_num_trusted_hops"] = 1
+    envoy = start_envoy("external_one_trusted_hop", config)
+    headers = [(b"x-forwarded-for", FORGED.encode())]
+    response, (entry,) = exchange(upstream, envoy.ports["external"], "h1", "GET", b"/api/1/devices/x", headers=headers)
+    assert response.status == 200
+    got = {n.decode(): v.decode() for n, v in echo_headers(entry)}
+    assert got["x-envoy-external-address"] == FORGED
