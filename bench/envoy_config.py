@@ -135,7 +135,7 @@ def http_filters(variant, module_wasm, floor_wasm):
 
 # What an `edge` variant takes from the shipped external listener, as shipped.
 EDGE_HCM_KEYS = (
-    "use_remote_address", "xff_num_trusted_hops", "internal_address_config", "request_headers_timeout",
+    "use_remote_address", "xff_num_trusted_hops", "request_headers_timeout",
     "stream_idle_timeout", "max_request_headers_kb", "common_http_protocol_options", "http2_protocol_options",
 )
 

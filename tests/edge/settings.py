@@ -89,7 +89,6 @@ def _drop_forwarded_host_removal(config: dict) -> None:
 
 WITHOUT: dict[str, Callable[[dict], None]] = {
     "use_remote_address": _drop_hcm("use_remote_address"),
-    "internal_address_config": _drop_hcm("internal_address_config"),
     "request_headers_timeout": _drop_hcm("request_headers_timeout"),
     "stream_idle_timeout": _drop_hcm("stream_idle_timeout"),
     "connection_idle_timeout": _drop_hcm("common_http_protocol_options", "idle_timeout"),

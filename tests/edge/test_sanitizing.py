@@ -1,6 +1,7 @@
 """Headers a client must not control: Envoy's x-envoy-* request headers, X-Forwarded-*,
 names with underscores. The shipped listeners take the client's address from the TCP peer
-(use_remote_address) and trust no address as internal, so nothing here steers Envoy.
+(use_remote_address) and trust no address as internal (internal_address_config unset), so
+nothing here steers Envoy.
 """
 
 from __future__ import annotations
@@ -126,15 +127,16 @@ def failing_listener(request, start_envoy, upstream, failing_upstream):
     return Listener(role, envoy.ports[role], envoy)
 
 
+RETRY_HEADERS = [(b"x-envoy-max-retries", b"5"), (b"x-envoy-retry-on", b"5xx,reset,connect-failure")]
+
+
+@pytest.mark.parametrize("forged", [False, True], ids=["no_xff", "forged_xff"])
 @pytest.mark.parametrize("proto", ["h1", "h2"])
-def test_retry_headers_are_not_honoured(failing_listener, proto):
-    """x-envoy-max-retries with x-envoy-retry-on: 5xx against an upstream that fails: one attempt."""
-    headers = [
-        (b"x-envoy-max-retries", b"5"),
-        (b"x-envoy-retry-on", b"5xx,reset,connect-failure"),
-        (b"x-envoy-internal", b"true"),
-        (b"x-forwarded-for", FORGED.encode()),
-    ]
+def test_retry_headers_are_not_honoured(failing_listener, proto, forged):
+    """x-envoy-max-retries with x-envoy-retry-on: 5xx against an upstream that fails: one
+    attempt. Without an X-Forwarded-For of its own, a loopback client is the request's only
+    hop, the case in which Envoy asks whether that address is internal."""
+    headers = RETRY_HEADERS + ([(b"x-envoy-internal", b"true"), (b"x-forwarded-for", FORGED.encode())] if forged else [])
     before = Failing.count
     response = send(failing_listener.port, None, proto, "GET", b"/api/1/devices/x", headers)
     assert response.status == 503
@@ -143,16 +145,32 @@ def test_retry_headers_are_not_honoured(failing_listener, proto):
 
 
 
-def test_a_trusted_address_would_steer_envoy(start_envoy, upstream, failing_upstream):
-    """What the shipped settings prevent: were loopback trusted as internal (as Envoys before
-    1.36 did with RFC 1918 by default), the same headers would buy five retries."""
+@pytest.mark.parametrize("proto", ["h1", "h2"])
+def test_a_client_without_forwarded_for_is_external(upstream, plain, proto):
+    """A loopback client that sends no X-Forwarded-For is the request's only hop: Envoy names
+    it the external address and does not mark the request internal."""
+    response, (entry,) = exchange(upstream, plain.port, proto, "GET", b"/api/1/devices/x")
+    assert response.status == 200
+    got = {n.decode(): v.decode() for n, v in echo_headers(entry)}
+    assert got["x-envoy-external-address"] == "127.0.0.1"
+    assert "x-envoy-internal" not in got
+
+
+@pytest.mark.parametrize(
+    "ranges",
+    [[], [{"address_prefix": "127.0.0.0", "prefix_len": 8}]],
+    ids=["empty_cidr_ranges", "loopback"],
+)
+def test_a_trusted_address_would_steer_envoy(start_envoy, upstream, failing_upstream, ranges):
+    """Why internal_address_config stays unset: set to trust loopback, or even set with an
+    empty cidr_ranges (Envoy then falls back to trusting RFC 1918 and loopback), the same
+    retry headers buy a loopback client five retries."""
     config = in_front_of(shipped("external", upstream), failing_upstream)
     for hcm in render.connection_managers(config):
-        hcm["internal_address_config"] = {"cidr_ranges": [{"address_prefix": "127.0.0.0", "prefix_len": 8}]}
-    envoy = start_envoy("external_trusting_loopback", config)
+        hcm["internal_address_config"] = {"cidr_ranges": ranges}
+    envoy = start_envoy(f"external_internal_ranges_{len(ranges)}", config)
     before = Failing.count
-    headers = [(b"x-envoy-max-retries", b"5"), (b"x-envoy-retry-on", b"5xx")]
-    assert send(envoy.ports["external"], None, "h1", "GET", b"/api/1/devices/x", headers).status == 503
+    assert send(envoy.ports["external"], None, "h1", "GET", b"/api/1/devices/x", RETRY_HEADERS).status == 503
     assert Failing.count - before == 6
 
 
