@@ -280,8 +280,8 @@ def websocket_connect(scheme: bytes, authority: bytes, path: bytes) -> list[tupl
         (b":method", b"CONNECT"),
         (b":protocol", b"websocket"),
         (b":scheme", scheme),
-        (b":path", path),
         (b":authority", authority),
+        (b":path", path),
         (b"sec-websocket-version", b"13"),
     ]
 
