@@ -3,7 +3,8 @@
 Every Envoy runs the real module with the shipped filter chain; only addresses, ports and
 the module path differ (envoy/render.py). The shipped YAML leaves paths as sent (Envoy's
 own normalization off, so proxied URLs arrive intact); the `*_norm` listeners turn Envoy's
-normalization on, to show the filter's answers hold either way.
+normalization on, to show the filter's answers hold either way. The session's work directory,
+upstream and start_envoy are fixtures.py's, which the other suites share.
 """
 
 from __future__ import annotations
