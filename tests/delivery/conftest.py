@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import agent  # noqa: E402
 import istiod  # noqa: E402
 import policy  # noqa: E402
-from processes import Envoy, Upstream, envoy_check, render, wait_until  # noqa: E402
+from fixtures import check_envoy, upstream, workdir  # noqa: E402, F401 (shared fixtures)
+from processes import Envoy, Upstream, render, wait_until  # noqa: E402
 
 
 def _image_fixtures():
@@ -52,21 +53,7 @@ CLUSTER = "outbound|8080||cobrowse.cobrowse.svc.cluster.local"
 
 
 def pytest_sessionstart(session):
-    ok, line, _ = envoy_check()
-    if not ok:
-        raise pytest.UsageError(line)  # one line, exit status 4, before any test
-
-
-@pytest.fixture(scope="session")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.mktemp("delivery")
-
-
-@pytest.fixture(scope="session")
-def upstream(workdir):
-    process = Upstream(workdir)
-    yield process
-    process.stop()
+    check_envoy()
 
 
 @pytest.fixture(scope="session")
@@ -173,7 +160,7 @@ def bootstrap(plugins: list[dict], ecds: Path, upstream: Upstream, release: str 
 
 
 @dataclass
-class Gateway:
+class Gateway(policy.OfRole):
     role: str
     envoy: Envoy
     plugin: dict
@@ -185,10 +172,6 @@ class Gateway:
     @property
     def port(self) -> int:
         return self.envoy.ports["gateway"]
-
-    @property
-    def prefixes(self) -> list[str]:
-        return policy.prefixes(policy.EXTERNAL_GROUPS if self.role == "external" else policy.INTERNAL_GROUPS)
 
     def counter(self, name: str) -> int:
         stats = self.envoy.admin_get(f"/stats?format=json&filter={name}") or "{}"

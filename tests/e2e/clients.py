@@ -60,8 +60,9 @@ def h1_request(method: str, target: bytes, headers: list[tuple[bytes, bytes]] = 
 class H1Connection:
     """One keep-alive HTTP/1.1 connection; requests are written exactly as given."""
 
-    def __init__(self, port: int):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    def __init__(self, port: int, sock: socket.socket | None = None):
+        """A plain TCP connection to `port`, or the already connected `sock` (e.g. TLS)."""
+        self.sock = sock or socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
         self.reader = self.sock.makefile("rb")
 
     def close(self) -> None:
@@ -142,8 +143,9 @@ class StreamReset(Exception):
 class H2Connection:
     """An h2c connection. Outbound header validation is off so tests can send what they want."""
 
-    def __init__(self, port: int):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    def __init__(self, port: int, sock: socket.socket | None = None):
+        """h2c to `port`, or HTTP/2 on the already connected `sock` (e.g. TLS)."""
+        self.sock = sock or socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
         config = h2.config.H2Configuration(
             client_side=True,
             header_encoding=None,
@@ -261,17 +263,7 @@ class H2Connection:
             self._pump()
         if self.conn.remote_settings.get(h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL) != 1:
             raise AssertionError("server did not send SETTINGS_ENABLE_CONNECT_PROTOCOL=1")
-        stream_id = self.send_headers(
-            [
-                (b":method", b"CONNECT"),
-                (b":protocol", b"websocket"),
-                (b":scheme", b"http"),
-                (b":path", path),
-                (b":authority", AUTHORITY),
-                (b"sec-websocket-version", b"13"),
-            ],
-            end_stream=False,
-        )
+        stream_id = self.send_headers(websocket_connect(b"http", AUTHORITY, path), end_stream=False)
         return H2WebSocket(self, stream_id, self.read_head(stream_id))
 
 
@@ -280,6 +272,31 @@ def h2_request(
 ) -> Response:
     with H2Connection(port) as conn:
         return conn.request(method, path, headers, body)
+
+
+def websocket_connect(scheme: bytes, authority: bytes, path: bytes) -> list[tuple[bytes, bytes]]:
+    """The header block of an extended CONNECT opening a WebSocket (RFC 8441 over HTTP/2, RFC 9220 over HTTP/3)."""
+    return [
+        (b":method", b"CONNECT"),
+        (b":protocol", b"websocket"),
+        (b":scheme", scheme),
+        (b":authority", authority),
+        (b":path", path),
+        (b"sec-websocket-version", b"13"),
+    ]
+
+
+def received_message(ws: WsConnection, parts: list) -> str | bytes | None:
+    """The next whole WebSocket message among the bytes `ws` has received, or None until
+    there is one (its fragments so far kept in `parts`); ConnectionError on a close."""
+    for event in ws.events():
+        if isinstance(event, (TextMessage, BytesMessage)):
+            parts.append(event.data)
+            if event.message_finished:
+                return "".join(parts) if isinstance(event, TextMessage) else b"".join(parts)
+        elif isinstance(event, CloseConnection):
+            raise ConnectionError(f"WebSocket closed: {event.code}")
+    return None
 
 
 class H2WebSocket:
@@ -296,20 +313,14 @@ class H2WebSocket:
         self._send(TextMessage(data=message) if isinstance(message, str) else BytesMessage(data=message))
 
     def recv(self) -> str | bytes:
-        parts = []
-        while True:
-            for event in self.ws.events():
-                if isinstance(event, (TextMessage, BytesMessage)):
-                    parts.append(event.data)
-                    if event.message_finished:
-                        return "".join(parts) if isinstance(event, TextMessage) else b"".join(parts)
-                elif isinstance(event, CloseConnection):
-                    raise ConnectionError(f"WebSocket closed: {event.code}")
+        parts: list = []
+        while (message := received_message(self.ws, parts)) is None:
             event = self.h2.next_event(self.stream_id)
             if isinstance(event, h2.events.DataReceived):
                 self.ws.receive_data(event.data)
             elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
                 raise ConnectionError(f"stream ended: {event!r}")
+        return message
 
     def close(self) -> None:
         self._send(CloseConnection(code=1000))

@@ -3,7 +3,8 @@
 Every Envoy runs the real module with the shipped filter chain; only addresses, ports and
 the module path differ (envoy/render.py). The shipped YAML leaves paths as sent (Envoy's
 own normalization off, so proxied URLs arrive intact); the `*_norm` listeners turn Envoy's
-normalization on, to show the filter's answers hold either way.
+normalization on, to show the filter's answers hold either way. The session's work directory,
+upstream and start_envoy are fixtures.py's, which the other suites share.
 """
 
 from __future__ import annotations
@@ -13,18 +14,15 @@ from dataclasses import dataclass
 import pytest
 
 import policy
-from processes import ROOT, WASM_PATH, Envoy, Upstream, envoy_check, render
+from fixtures import check_envoy, shipped, start_envoy, upstream, workdir  # noqa: F401 (shared fixtures)
+from processes import Envoy, render
 
 ENVOY_VERSION: str | None = None
 
 
 def pytest_sessionstart(session):
-    """Stop at once, with one line naming the problem, on an Envoy that cannot run the module
-    (e.g. one built without a Wasm runtime), instead of failing every test obscurely."""
     global ENVOY_VERSION
-    ok, line, ENVOY_VERSION = envoy_check()
-    if not ok:
-        raise pytest.UsageError(line)  # one line, exit status 4, before any test
+    ENVOY_VERSION = check_envoy()
 
 
 @pytest.fixture(scope="session")
@@ -61,48 +59,13 @@ class Listener:
         return f"<{self.name} :{self.port}>"
 
 
-@pytest.fixture(scope="session")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.mktemp("e2e")
-
-
-@pytest.fixture(scope="session")
-def upstream(workdir):
-    process = Upstream(workdir)
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="session")
-def start_envoy(workdir, upstream):
-    """start_envoy(name, config) -> Envoy, stopped at the end of the session."""
-    started: list[Envoy] = []
-
-    def start(name: str, config: dict) -> Envoy:
-        envoy = Envoy(config, workdir / name, name)
-        started.append(envoy)
-        return envoy
-
-    yield start
-    for envoy in started:
-        envoy.stop()
-
-
-def shipped(role: str, upstream: Upstream) -> dict:
-    config = render.load(ROOT / "envoy" / f"{role}.yaml")
-    return render.localize(
-        config, wasm_path=WASM_PATH, upstream=("127.0.0.1", upstream.port), listener_port=0, admin_port=0
-    )
-
-
 def _listener(start_envoy, upstream, role: str, normalized: bool) -> Listener:
     config = shipped(role, upstream)
     if normalized:
         config = render.with_normalization(config)
     name = f"{role}_norm" if normalized else role
     envoy = start_envoy(name, config)
-    groups = policy.EXTERNAL_GROUPS if role == "external" else policy.INTERNAL_GROUPS
-    return Listener(name, envoy.ports[role], envoy, groups, spa=role == "internal")
+    return Listener(name, envoy.ports[role], envoy, policy.role_groups(role), spa=role == "internal")
 
 
 @pytest.fixture(scope="session")

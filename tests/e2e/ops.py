@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from processes import ROOT, WASM_PATH, Envoy, render, wait_until
+from fixtures import shipped
+from processes import ROOT, Envoy, render, wait_until
 
 # The stdout access log is buffered and flushed every 10 s by default; a short interval
 # lets a test wait for its lines without slowing down.
@@ -31,13 +32,7 @@ def shipped_plugin(role: str) -> dict:
 def config(role: str, upstream, plugin: dict | None = None, raw: bool = False, normalized: bool = False) -> dict:
     """The shipped Envoy YAML of `role`, localized; optionally another plugin configuration,
     and Envoy's own path handling off (`raw`) or on (`normalized`, escaped slashes refused)."""
-    result = render.localize(
-        render.load(ROOT / "envoy" / f"{role}.yaml"),
-        wasm_path=WASM_PATH,
-        upstream=("127.0.0.1", upstream.port),
-        listener_port=0,
-        admin_port=0,
-    )
+    result = shipped(role, upstream)
     if plugin is not None:
         result = render.with_plugin_configuration(result, json.dumps(plugin))
     if raw:
@@ -92,14 +87,17 @@ def firewall_counters(envoy: Envoy) -> dict[tuple, int]:
     return samples
 
 
-def stat(envoy: Envoy, name: str) -> int:
-    """One of Envoy's own counters or gauges by its full name, e.g. listener_manager.lds.update_success."""
+def stat(envoy: Envoy, name: str, absent: int | None = None) -> int:
+    """One of Envoy's own counters or gauges by its full name, e.g. listener_manager.lds.update_success;
+    `absent` when Envoy has no such stat (yet), or an AssertionError when `absent` is None."""
     text = envoy.admin_get(f"/stats?filter=^{re.escape(name)}$") or ""
     for line in text.splitlines():
         key, _, value = line.partition(": ")
         if key == name:
             return int(value)
-    raise AssertionError(f"no stat {name!r} in {text!r}")
+    if absent is None:
+        raise AssertionError(f"no stat {name!r} in {text!r}")
+    return absent
 
 
 # --- log lines --------------------------------------------------------------------------

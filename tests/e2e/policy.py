@@ -23,6 +23,25 @@ def prefixes(groups: list[str]) -> list[str]:
     return sorted({p for g in groups for p in GROUPS[g]})
 
 
+def role_groups(role: str) -> list[str]:
+    """The groups the shipped config of a role (external, internal) enables."""
+    return EXTERNAL_GROUPS if role == "external" else INTERNAL_GROUPS
+
+
+class OfRole:
+    """For a listener of a shipped role (`self.role`): the groups it enables, their prefixes."""
+
+    role: str
+
+    @property
+    def groups(self) -> list[str]:
+        return role_groups(self.role)
+
+    @property
+    def prefixes(self) -> list[str]:
+        return prefixes(self.groups)
+
+
 def covers(prefix: str, path: bytes) -> bool:
     """Segment-boundary prefix match; a trailing-slash prefix also covers the bare directory."""
     p = prefix.encode()

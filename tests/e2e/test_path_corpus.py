@@ -279,7 +279,7 @@ def test_upstream_decoding_twice_sees_no_traversal(any_listener, proto, run):
 
 
 def fake_listener(role: str):
-    groups = policy.EXTERNAL_GROUPS if role == "external" else policy.INTERNAL_GROUPS
+    groups = policy.role_groups(role)
     return SimpleNamespace(name=role, groups=groups, prefixes=policy.prefixes(groups), spa=role == "internal")
 
 

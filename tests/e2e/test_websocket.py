@@ -19,16 +19,30 @@ def assert_one_upgrade_arrived(upstream, mark, target):
     assert headers.get("upgrade", "").lower() == "websocket"
 
 
+def assert_h1_echoes(uri: str, messages: list, **options) -> None:
+    """An HTTP/1.1 Upgrade to `uri` (the websockets client; `options` such as ssl): each message echoed."""
+    # close_timeout: after the closing handshake Envoy waits (delayed_close_timeout, 1 s) for
+    # the client to drop TCP first while the client waits for the server; don't sit that out.
+    with connect(uri, open_timeout=10, close_timeout=0.2, max_size=None, **options) as ws:
+        for message in messages:
+            ws.send(message)
+            assert ws.recv(timeout=10) == message
+
+
+def assert_h2_echoes(conn: H2Connection, target: bytes, messages: list) -> None:
+    """An RFC 8441 WebSocket to `target` on `conn`: accepted, each message echoed, closed."""
+    ws = conn.websocket(target)
+    assert ws.response.status == 200
+    for message in messages:
+        ws.send(message)
+        assert ws.recv() == message
+    ws.close()
+
+
 def test_http1_upgrade_echoes_messages(upstream, any_listener):
     target = "/sockets/1/session-1?token=abc"
     mark = upstream.mark()
-    # close_timeout: after the closing handshake Envoy waits (delayed_close_timeout, 1 s) for
-    # the client to drop TCP first while the client waits for the server; don't sit that out.
-    uri = f"ws://127.0.0.1:{any_listener.port}{target}"
-    with connect(uri, open_timeout=10, close_timeout=0.2, max_size=None) as ws:
-        for message in MESSAGES:
-            ws.send(message)
-            assert ws.recv(timeout=10) == message
+    assert_h1_echoes(f"ws://127.0.0.1:{any_listener.port}{target}", MESSAGES)
     assert_one_upgrade_arrived(upstream, mark, target.encode())
 
 
@@ -36,12 +50,7 @@ def test_http2_extended_connect_echoes_messages(upstream, any_listener):
     target = b"/sockets/1/session-2?token=def"
     mark = upstream.mark()
     with H2Connection(any_listener.port) as conn:
-        ws = conn.websocket(target)
-        assert ws.response.status == 200
-        for message in MESSAGES:
-            ws.send(message)
-            assert ws.recv() == message
-        ws.close()
+        assert_h2_echoes(conn, target, MESSAGES)
     assert_one_upgrade_arrived(upstream, mark, target)
 
 

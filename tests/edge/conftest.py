@@ -20,25 +20,26 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
+import fixtures  # noqa: E402
+import ops  # noqa: E402
 import policy  # noqa: E402
 import settings  # noqa: E402
-from processes import ROOT, WASM_PATH, Envoy, Upstream, envoy_check, render  # noqa: E402
+from fixtures import start_envoy, upstream, workdir  # noqa: E402, F401 (shared fixtures)
+from processes import ROOT, Envoy, Upstream, render  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "envoy"))
 import certificate  # noqa: E402
 
 
 def pytest_sessionstart(session):
-    ok, line, _ = envoy_check()
-    if not ok:
-        raise pytest.UsageError(line)
+    fixtures.check_envoy()
     without = os.environ.get("EDGE_WITHOUT")
     if without and without not in settings.WITHOUT:
         raise pytest.UsageError(f"EDGE_WITHOUT={without}: not one of {', '.join(settings.WITHOUT)}")
 
 
 @dataclass
-class Listener:
+class Listener(policy.OfRole):
     """A running listener: its role, TCP port, and UDP port when it speaks HTTP/3."""
 
     role: str
@@ -47,37 +48,12 @@ class Listener:
     tls: bool = False
     quic_port: int | None = None
 
-    @property
-    def groups(self) -> list[str]:
-        return policy.EXTERNAL_GROUPS if self.role == "external" else policy.INTERNAL_GROUPS
-
-    @property
-    def prefixes(self) -> list[str]:
-        return policy.prefixes(self.groups)
-
     def stat(self, name: str) -> int:
         """A counter or gauge from the admin /stats, 0 when absent."""
-        text = self.envoy.admin_get(f"/stats?filter=^{name}$") or ""
-        for line in text.splitlines():
-            key, _, value = line.partition(": ")
-            if key == name:
-                return int(value)
-        return 0
+        return ops.stat(self.envoy, name, absent=0)
 
     def __repr__(self) -> str:
         return f"<{self.role}{' tls' if self.tls else ''} :{self.port}>"
-
-
-@pytest.fixture(scope="session")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.mktemp("edge")
-
-
-@pytest.fixture(scope="session")
-def upstream(workdir):
-    process = Upstream(workdir)
-    yield process
-    process.stop()
 
 
 @pytest.fixture(scope="session")
@@ -93,29 +69,8 @@ def free_udp_port() -> int:
 
 
 def shipped(role: str, upstream: Upstream) -> dict:
-    config = render.localize(
-        render.load(ROOT / "envoy" / f"{role}.yaml"),
-        wasm_path=WASM_PATH,
-        upstream=("127.0.0.1", upstream.port),
-        listener_port=0,
-        admin_port=0,
-    )
-    return settings.without(config, os.environ.get("EDGE_WITHOUT"))
-
-
-@pytest.fixture(scope="session")
-def start_envoy(workdir):
-    """start_envoy(name, config) -> Envoy, stopped at the end of the session."""
-    started: list[Envoy] = []
-
-    def start(name: str, config: dict) -> Envoy:
-        envoy = Envoy(config, workdir / name, name)
-        started.append(envoy)
-        return envoy
-
-    yield start
-    for envoy in started:
-        envoy.stop()
+    """The shipped config, less the setting EDGE_WITHOUT names, if any."""
+    return settings.without(fixtures.shipped(role, upstream), os.environ.get("EDGE_WITHOUT"))
 
 
 def _start(start_envoy, upstream, tls_files, role: str, tls: bool, http3: bool = False) -> Listener:

@@ -11,10 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import h3_client
+import h3_websocket
 import policy
 from clients import echo_headers, target_of
-from h3_client import Refused
+from h3 import Refused
+from h3 import request as h3_request
 from test_tls import rows
 from tls_clients import send
 
@@ -22,7 +23,7 @@ from tls_clients import send
 def h3_outcome(listener, cert, row):
     method, target, headers = row
     try:
-        return h3_client.request(listener.quic_port, cert, method, target, headers).status
+        return h3_request(listener.quic_port, cert, method, target, headers).status
     except Refused:
         return "refused by the HTTP/3 codec"
     except TimeoutError:
@@ -39,12 +40,12 @@ def test_http3_routes(upstream, h3, tls_files):
     allowed = [b"/api/1/sessions/1?a=1", b"/sockets/1/info"]
     for target in allowed:
         mark = upstream.mark()
-        response = h3_client.request(h3.quic_port, tls_files[0], "GET", target)
+        response = h3_request(h3.quic_port, tls_files[0], "GET", target)
         assert response.status == 200, target
         assert [target_of(e) for e in upstream.since(mark)] == [target]
         assert response.header("x-upstream-path") == target
     mark = upstream.mark()
-    response = h3_client.request(h3.quic_port, tls_files[0], "GET", b"/dashboard/x?a=1")
+    response = h3_request(h3.quic_port, tls_files[0], "GET", b"/dashboard/x?a=1")
     if h3.role == "external":
         assert response.status == 403
         assert upstream.since(mark) == []
@@ -85,10 +86,10 @@ def _h1_status(listener, cert, row):
 def test_http3_carries_the_edge_settings(upstream, h3, tls_files):
     mark = upstream.mark()
     with pytest.raises(Refused):
-        h3_client.request(h3.quic_port, tls_files[0], "GET", b"/api/1/devices/x", [(b"x_forwarded_for", b"1")])
+        h3_request(h3.quic_port, tls_files[0], "GET", b"/api/1/devices/x", [(b"x_forwarded_for", b"1")])
     assert upstream.since(mark) == []
     forged = [(b"x-envoy-internal", b"true"), (b"x-forwarded-for", b"10.1.2.3"), (b"x-envoy-original-path", b"/a")]
-    response = h3_client.request(h3.quic_port, tls_files[0], "GET", b"/api/1/devices/x", forged)
+    response = h3_request(h3.quic_port, tls_files[0], "GET", b"/api/1/devices/x", forged)
     assert response.status == 200
     (entry,) = upstream.since(mark)
     got = {n.decode(): v.decode() for n, v in echo_headers(entry)}
@@ -103,8 +104,8 @@ MESSAGES = ["hello", "héllo ✓", "x" * 70_000, bytes(range(256)) * 100]
 def test_websocket_over_http3_extended_connect(upstream, h3, tls_files):
     target = b"/sockets/1/session-h3?token=ghi"
     mark = upstream.mark()
-    response, echoed, server_settings = h3_client.websocket(h3.quic_port, tls_files[0], target, MESSAGES)
-    assert server_settings.get(h3_client.SETTINGS_ENABLE_CONNECT_PROTOCOL) == 1
+    response, echoed, server_settings = h3_websocket.websocket(h3.quic_port, tls_files[0], target, MESSAGES)
+    assert server_settings.get(h3_websocket.SETTINGS_ENABLE_CONNECT_PROTOCOL) == 1
     assert response.status == 200
     assert echoed == MESSAGES
     assert [target_of(e) for e in upstream.since(mark)] == [target]
@@ -112,6 +113,6 @@ def test_websocket_over_http3_extended_connect(upstream, h3, tls_files):
 
 def test_websocket_over_http3_outside_the_prefix_is_refused(upstream, h3, tls_files):
     mark = upstream.mark()
-    response, _, _ = h3_client.websocket(h3.quic_port, tls_files[0], b"/api/1/devices", [])
+    response, _, _ = h3_websocket.websocket(h3.quic_port, tls_files[0], b"/api/1/devices", [])
     assert response.status == 403
     assert upstream.since(mark) == []

@@ -14,7 +14,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from websockets.sync.client import connect
 
 import policy
 from clients import StreamReset, get1, target_of
@@ -22,6 +21,7 @@ from hostile_paths import HOSTILE
 from path_corpus import CORPUS
 from test_hostile_paths import DOUBLE_DECODE, QUERIES
 from test_routes import EXTERNAL_DENIED, targets_below
+from test_websocket import assert_h1_echoes, assert_h2_echoes
 from tls_clients import TlsH1Connection, TlsH2Connection, context, send
 
 TAG = b"x-edge-row"
@@ -115,12 +115,7 @@ MESSAGES = ["hello", "héllo ✓", "x" * 70_000, bytes(range(256)) * 400]
 def test_websocket_over_tls_http1(upstream, tls, tls_files):
     target = "/sockets/1/session-tls?token=abc"
     mark = upstream.mark()
-    ctx = context(tls_files[0], ["http/1.1"])
-    uri = f"wss://localhost:{tls.port}{target}"
-    with connect(uri, ssl=ctx, open_timeout=10, close_timeout=0.2, max_size=None) as ws:
-        for message in MESSAGES:
-            ws.send(message)
-            assert ws.recv(timeout=10) == message
+    assert_h1_echoes(f"wss://localhost:{tls.port}{target}", MESSAGES, ssl=context(tls_files[0], ["http/1.1"]))
     assert [target_of(e) for e in upstream.since(mark)] == [target.encode()]
 
 
@@ -129,12 +124,7 @@ def test_websocket_over_tls_http2_extended_connect(upstream, tls, tls_files):
     mark = upstream.mark()
     with TlsH2Connection(tls.port, tls_files[0]) as conn:
         assert conn.alpn == "h2"
-        ws = conn.websocket(target)
-        assert ws.response.status == 200
-        for message in MESSAGES:
-            ws.send(message)
-            assert ws.recv() == message
-        ws.close()
+        assert_h2_echoes(conn, target, MESSAGES)
     assert [target_of(e) for e in upstream.since(mark)] == [target]
 
 

@@ -1,4 +1,4 @@
-"""The end-to-end suite's wire clients (tests/e2e/clients.py) over TLS, and HTTP/3 with aioquic.
+"""The end-to-end suite's wire clients (tests/e2e/clients.py) over TLS.
 
 The TLS clients verify the run's self-signed certificate and offer ALPN the way browsers do:
 h2 then http/1.1 for HTTP/2, http/1.1 alone for HTTP/1.1.
@@ -9,9 +9,6 @@ from __future__ import annotations
 import socket
 import ssl
 from pathlib import Path
-
-import h2.config
-import h2.connection
 
 import clients
 from clients import TIMEOUT, H1Connection, H2Connection, Response, h1_request
@@ -31,30 +28,17 @@ def tls_socket(port: int, cert: Path, alpn: list[str]) -> ssl.SSLSocket:
 
 
 class TlsH1Connection(H1Connection):
-    def __init__(self, port: int, cert: Path):  # not super().__init__(), which opens a plain socket
-        self.sock = tls_socket(port, cert, ["http/1.1"])
+    def __init__(self, port: int, cert: Path):
+        super().__init__(port, tls_socket(port, cert, ["http/1.1"]))
         self.alpn = self.sock.selected_alpn_protocol()
-        self.reader = self.sock.makefile("rb")
 
 
 class TlsH2Connection(H2Connection):
     """HTTP/2 negotiated by ALPN; requests carry :scheme https."""
 
-    def __init__(self, port: int, cert: Path):  # not super().__init__(), which opens a plain socket
-        self.sock = tls_socket(port, cert, ["h2", "http/1.1"])
+    def __init__(self, port: int, cert: Path):
+        super().__init__(port, tls_socket(port, cert, ["h2", "http/1.1"]))
         self.alpn = self.sock.selected_alpn_protocol()
-        config = h2.config.H2Configuration(
-            client_side=True,
-            header_encoding=None,
-            validate_outbound_headers=False,
-            normalize_outbound_headers=False,
-            validate_inbound_headers=False,
-        )
-        self.conn = h2.connection.H2Connection(config=config)
-        self.conn.initiate_connection()
-        self.flush()
-        self.pending = {}
-        self.remote_settings_seen = False
 
     def send_headers(self, headers, end_stream: bool) -> int:
         headers = [(n, b"https") if n == b":scheme" else (n, v) for n, v in headers]

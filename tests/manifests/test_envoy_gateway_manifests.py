@@ -13,7 +13,6 @@ import hashlib
 import json
 import re
 
-import jsonschema
 import pytest
 import yaml
 from test_istio_manifests import (  # noqa: F401 (l7fw is a fixture)
@@ -21,9 +20,9 @@ from test_istio_manifests import (  # noqa: F401 (l7fw is a fixture)
     ROLES,
     ROOT_ID,
     SCHEMAS,
+    errors_against,
     l7fw,
     l7fw_check,
-    schemas_dir,
     string_value_json,
     wasm_configs_in,
 )
@@ -65,15 +64,7 @@ def the_wasm(obj: dict) -> dict:
 
 
 def schema_errors(obj: dict) -> list[str]:
-    path = schemas_dir() / SCHEMA_FILES[obj["kind"]]
-    if not path.is_file():
-        pytest.fail(f"schema {path} not found (set SCHEMAS_DIR)")
-    schema = json.loads(path.read_text(encoding="utf-8"))
-    assert "spec" in schema.get("properties", {}), f"{path}: expected a schema of the object, with spec"
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-    cls.check_schema(schema)
-    errors = cls(schema).iter_errors(obj)
-    return [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]
+    return errors_against(SCHEMA_FILES[obj["kind"]], obj)
 
 
 def test_each_role_has_a_policy_per_code_source_and_path_settings():

@@ -93,8 +93,8 @@ def schemas_dir() -> Path:
     return Path(os.environ.get("SCHEMAS_DIR") or SCHEMAS)
 
 
-def validator(kind: str) -> jsonschema.protocols.Validator:
-    path = schemas_dir() / KINDS[kind][1]
+def validator(schema_file: str) -> jsonschema.protocols.Validator:
+    path = schemas_dir() / schema_file
     if not path.is_file():
         # Never a skip: without the schema nothing would be validated.
         pytest.fail(f"schema {path} not found (set SCHEMAS_DIR)")
@@ -107,9 +107,14 @@ def validator(kind: str) -> jsonschema.protocols.Validator:
     return cls(schema)
 
 
-def schema_errors(kind: str, obj: dict) -> list[str]:
-    errors = validator(kind).iter_errors(obj)
+def errors_against(schema_file: str, obj: dict) -> list[str]:
+    """What the schema in `schema_file` finds wrong with `obj`, one line each."""
+    errors = validator(schema_file).iter_errors(obj)
     return [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]
+
+
+def schema_errors(kind: str, obj: dict) -> list[str]:
+    return errors_against(KINDS[kind][1], obj)
 
 
 def plugin_config(m: Manifest) -> dict:

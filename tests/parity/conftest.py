@@ -19,21 +19,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
 import policy  # noqa: E402
 from expectations import LISTENERS  # noqa: E402
-from processes import ROOT, WASM_PATH, Envoy, Upstream, envoy_check, render  # noqa: E402
+from fixtures import check_envoy, shipped, upstream, workdir  # noqa: E402, F401 (shared fixtures)
+from processes import ROOT, Envoy, render  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "envoy"))
 import certificate  # noqa: E402
-
-
 
 ENVOY_VERSION: str | None = None
 
 
 def pytest_sessionstart(session):
     global ENVOY_VERSION
-    ok, line, ENVOY_VERSION = envoy_check()
-    if not ok:
-        raise pytest.UsageError(line)
+    ENVOY_VERSION = check_envoy()
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +40,7 @@ def envoy_version() -> str:
 
 
 @dataclass
-class Listener:
+class Listener(policy.OfRole):
     name: str  # role, with `_norm` when Envoy's normalization is on
     envoy: Envoy
     port: int  # TCP: HTTP/1.1 and h2c
@@ -53,14 +50,6 @@ class Listener:
     @property
     def role(self) -> str:
         return self.name.removesuffix("_norm")
-
-    @property
-    def groups(self) -> list[str]:
-        return policy.EXTERNAL_GROUPS if self.role == "external" else policy.INTERNAL_GROUPS
-
-    @property
-    def prefixes(self) -> list[str]:
-        return policy.prefixes(self.groups)
 
     def __repr__(self) -> str:
         return f"<{self.name} :{self.port} udp :{self.quic_port}>"
@@ -94,18 +83,6 @@ def with_row_in_access_log(config: dict, path: Path) -> dict:
 
 
 @pytest.fixture(scope="session")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.mktemp("parity")
-
-
-@pytest.fixture(scope="session")
-def upstream(workdir):
-    process = Upstream(workdir)
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="session")
 def cert(workdir) -> tuple[Path, Path]:
     return certificate.self_signed(workdir / "tls")
 
@@ -117,13 +94,7 @@ def listeners(workdir, upstream, cert) -> dict[str, Listener]:
 
     def start(name: str) -> None:
         role = name.removesuffix("_norm")
-        config = render.localize(
-            render.load(ROOT / "envoy" / f"{role}.yaml"),
-            wasm_path=WASM_PATH,
-            upstream=("127.0.0.1", upstream.port),
-            listener_port=0,
-            admin_port=0,
-        )
+        config = shipped(role, upstream)
         if name.endswith("_norm"):
             config = render.with_normalization(config)
         access_log = workdir / f"{name}-access.jsonl"

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import h2.events
 import h2.exceptions
 
-from clients import AUTHORITY, H1Connection, H2Connection, StreamReset, h1_request
+from clients import AUTHORITY, H1Connection, H2Connection, StreamReset, h1_request, websocket_connect
 from outcome import TAG, Seen
 from rows import WEBSOCKET_HEADERS, Row
 
@@ -93,15 +93,7 @@ def h2_headers(row: Row, scheme: bytes, authority: bytes) -> list[tuple[bytes, b
     if row.method == "CONNECT":
         return [(b":method", b"CONNECT"), (b":authority", row.target), *extra]
     if row.websocket:
-        return [
-            (b":method", b"CONNECT"),
-            (b":protocol", b"websocket"),
-            (b":scheme", scheme),
-            (b":authority", authority),
-            (b":path", row.target),
-            (b"sec-websocket-version", b"13"),
-            *extra,
-        ]
+        return [*websocket_connect(scheme, authority, row.target), *extra]
     return [(b":method", row.method.encode()), (b":scheme", scheme), (b":authority", authority), (b":path", row.target), *extra]
 
 

@@ -23,7 +23,7 @@ import pytest
 
 import expectations
 from expectations import LISTENERS
-import h3
+import h3_sender
 import ops
 import senders
 from outcome import TAG, Seen, inside
@@ -76,7 +76,7 @@ def send(listener, proto: str, cert, pass_id: str) -> list[Seen]:
         return senders.run(ROWS, pass_id, senders.h1_some(listener.port))
     if proto == "h2":
         return senders.run(ROWS, pass_id, senders.h2_some(listener.port))
-    return h3.run(listener.quic_port, cert, ROWS, pass_id)
+    return h3_sender.run(listener.quic_port, cert, ROWS, pass_id)
 
 
 def _passes_of(listener, cert) -> dict[tuple[str, str], Pass]:
