@@ -63,9 +63,12 @@ TLS ?=
 HTTP3 ?=
 TLS_CERT ?=
 TLS_KEY ?=
+# LOG_LEVEL: Envoy's level (warn); at debug or trace its header-printing loggers stay at info,
+# so that no query token reaches the log (docs/security.md#what-is-logged).
+LOG_LEVEL ?= warn
 run: build tools venv envoy-check
 	$(PY) scripts/run.py $(if $(filter 1 yes true,$(TLS)),--tls) $(if $(filter 1 yes true,$(HTTP3)),--http3) \
-		$(if $(TLS_CERT),--tls-cert $(TLS_CERT) --tls-key $(TLS_KEY))
+		$(if $(TLS_CERT),--tls-cert $(TLS_CERT) --tls-key $(TLS_KEY)) --log-level $(LOG_LEVEL)
 
 test: test-unit test-e2e test-edge test-parity test-manifests test-image test-delivery test-browser test-audit test-monitoring
 

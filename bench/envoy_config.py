@@ -151,6 +151,20 @@ def edge_settings():
     return {k: copy.deepcopy(hcm[k]) for k in EDGE_HCM_KEYS if k in hcm}, route_keys, listener_keys, network
 
 
+FILE_LOG_TYPE = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog"
+
+
+def access_log(role, form):
+    """The shipped JSON access log of `role`, written to /dev/null; `query`: `path` with the
+    query, as the format was before it left credentials out."""
+    shipped = render.load(Path(__file__).resolve().parents[1] / "envoy" / f"{role}.yaml")
+    log_format = copy.deepcopy(render.connection_manager(shipped)["access_log"][0]["typed_config"]["log_format"])
+    if form == "query":
+        log_format["json_format"]["path"] = "%REQ(:PATH)%"
+    return {"name": "envoy.access_loggers.file",
+            "typed_config": {"@type": FILE_LOG_TYPE, "path": "/dev/null", "log_format": log_format}}
+
+
 def listener(variant, port, module_wasm, floor_wasm, tls_files=None):
     routes = native_routes(variant.role) if variant.kind == "native" else STAND_IN_ROUTES
     filters = http_filters(variant, module_wasm, floor_wasm)
@@ -170,6 +184,8 @@ def listener(variant, port, module_wasm, floor_wasm, tls_files=None):
         },
         "http_filters": filters,
     }
+    if variant.access_log:
+        hcm["access_log"] = [access_log(variant.role, variant.access_log)]
     network = []
     built = {"name": variant.id, "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}
     if variant.edge:

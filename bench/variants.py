@@ -14,6 +14,9 @@ class Variant:
     plugin: tuple = ()  # (key, value) pairs over the module's shipped-like configuration
     probe: str = ""  # floor only: the one host call it adds per request (bench/floor-filter)
     edge: str = ""  # "": the bench's bare listener; "shipped": envoy/external.yaml's edge settings; "tls": those over TLS
+    # "": no access log; "shipped": the shipped JSON access log (paths without their query), to
+    # /dev/null; "query": the same with `path` as %REQ(:PATH)%, the query included, as before
+    access_log: str = ""
 
     @property
     def enforces_policy(self):
@@ -56,6 +59,12 @@ ALL = [
     Variant("floor-tls", "floor, shipped edge settings, TLS", "floor", "external", baseline="floor-tls", edge="tls"),
     Variant("module-ext-tls", "module, external config, shipped edge settings, TLS", "module", "external",
             baseline="floor-tls", edge="tls"),
+    # The shipped access log, which leaves queries out (credentials ride there), against the
+    # same format logging %REQ(:PATH)%: what keeping tokens out of the log costs.
+    *[Variant(f"{kind}-{role[:3]}-log{suffix}", f"{kind}, {role} config, access log {label}", kind, role,
+              baseline=f"floor-{role[:3]}-log{suffix}", access_log=form)
+      for kind in ("floor", "module") for role in ("external", "internal")
+      for suffix, label, form in (("", "without queries (shipped)", "shipped"), ("-query", "with queries", "query"))],
     # Browser-like requests to the agent listener: a dozen headers, cookies.
     Variant("floor-browser", "floor, browser mix", "floor", "internal", "browser", "floor-browser"),
     Variant("module-browser", "module, internal config, browser mix", "module", "internal", "browser",

@@ -28,6 +28,22 @@ from pathlib import Path
 
 import yaml
 
+# Envoy's own loggers that print a request's headers at debug and trace, `:path` with its
+# query and `authorization` among them: the SDKs' bearer tokens ride there (`?access_token=`),
+# and no log may hold a credential (docs/security.md#what-is-logged). When the rest of Envoy
+# logs at debug or trace, these two stay at info; no other logger printed a token over
+# HTTP/1.1, HTTP/2 or WebSockets (tests/e2e/test_credentials.py, on every supported Envoy).
+HEADER_LOGGERS = ("http", "router")
+
+
+def log_args(level: str) -> list[str]:
+    """Envoy's arguments for `level`, the header-printing loggers capped at info."""
+    args = ["--log-level", level]
+    if level in ("debug", "trace"):
+        args += ["--component-log-level", ",".join(f"{name}:info" for name in HEADER_LOGGERS)]
+    return args
+
+
 HCM = "envoy.filters.network.http_connection_manager"
 WASM = "envoy.filters.http.wasm"
 CLUSTER = "cobrowse"

@@ -7,6 +7,10 @@ given. Output of every process is shown with a [name] prefix; Ctrl-C or SIGTERM 
 --tls serves both listeners over TLS (ALPN h2, http/1.1) with --tls-cert/--tls-key, or with
 a self-signed certificate made for the run; --http3 adds a QUIC listener on the same port
 numbers (UDP), announced by Alt-Svc.
+
+--log-level sets Envoy's level (warn by default); at debug or trace, Envoy's `http` and
+`router` loggers stay at info, since they print request headers, query tokens included
+(render.log_args).
 """
 
 from __future__ import annotations
@@ -95,6 +99,12 @@ def main() -> int:
     parser.add_argument("--tls-cert", help="PEM certificate chain (default: self-signed for this run)")
     parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     parser.add_argument("--http3", action="store_true", help="add HTTP/3 (QUIC, UDP) listeners; implies --tls")
+    parser.add_argument(
+        "--log-level",
+        default="warn",
+        choices=["trace", "debug", "info", "warning", "warn", "error", "critical", "off"],
+        help="Envoy's log level; header-printing loggers stay at info (default: warn)",
+    )
     args = parser.parse_args()
     args.tls = args.tls or args.http3 or bool(args.tls_cert)
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -140,7 +150,7 @@ def main() -> int:
                 config = render.with_http3(config)
             path = render.dump(config, workdir / f"{role}.yaml")
             # Warnings and the access log only; two Envoys on one host need no hot restart.
-            child = spawn(role, [ENVOY, "-c", str(path), "--disable-hot-restart", "--log-level", "warn"])
+            child = spawn(role, [ENVOY, "-c", str(path), "--disable-hot-restart", *render.log_args(args.log_level)])
             admins[role] = (f"http://127.0.0.1:{admin_port}", child)
         for admin, child in admins.values():
             wait_ready(admin, child)

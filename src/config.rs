@@ -91,7 +91,7 @@ impl Default for DenyResponse {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogSettings {
     /// Level of the line logged for each denied, rejected or 405'd request.
     pub level: LogLevel,
@@ -100,6 +100,9 @@ pub struct LogSettings {
     /// Refusal lines per second and worker at most; the rest are counted in one summary
     /// line a second. Counters stay exact.
     pub max_per_second: u32,
+    /// Query parameter names whose values are credentials, beside the built-in ones
+    /// (`redact::BUILT_IN`): their values never reach a log line or filter state.
+    pub redact_params: Vec<String>,
 }
 
 impl Default for LogSettings {
@@ -108,6 +111,7 @@ impl Default for LogSettings {
             level: LogLevel::Info,
             max_path_bytes: 256,
             max_per_second: 10,
+            redact_params: Vec::new(),
         }
     }
 }

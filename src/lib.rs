@@ -15,6 +15,7 @@ pub mod log_escape;
 pub mod outcome;
 pub mod path_check;
 pub mod policy;
+pub mod redact;
 
 #[cfg(target_arch = "wasm32")]
 mod host;

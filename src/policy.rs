@@ -5,6 +5,7 @@ use crate::config::quote;
 use crate::config::{Config, ConfigError, DenyResponse, Fallback, LogSettings, Mode};
 use crate::groups::{builtin, builtin_names};
 use crate::path_check::{check_path, RejectReason};
+use crate::redact::Redactor;
 use matchit::Router;
 
 /// One allowed prefix and the group it belongs to.
@@ -39,6 +40,8 @@ pub struct Settings {
     pub deny_response: DenyResponse,
     pub log: LogSettings,
     pub filter_state: bool,
+    /// Keeps credentials in the query out of log lines and filter state.
+    pub redactor: Redactor,
 }
 
 /// A configuration ready to serve: the policy and its settings.
@@ -353,11 +356,25 @@ fn check_settings(config: &Config) -> Result<Settings, ConfigError> {
             ),
         ));
     }
+    for (i, name) in config.log.redact_params.iter().enumerate() {
+        // A name as a query spells it after decoding: printable, no separators.
+        let plain = |b: u8| (0x21..0x7f).contains(&b) && !b"&;=%+#?".contains(&b);
+        if name.is_empty() || name.len() > 64 || !name.bytes().all(plain) {
+            return Err(ConfigError::new(
+                format!("log.redact_params[{i}]"),
+                format!(
+                    "{} is not a parameter name (1 to 64 printable ASCII bytes, none of & ; = % + # ?)",
+                    quote(name)
+                ),
+            ));
+        }
+    }
     Ok(Settings {
         name: config.name.clone(),
         mode: config.mode,
         deny_response: deny.clone(),
-        log: config.log,
+        log: config.log.clone(),
         filter_state: config.filter_state,
+        redactor: Redactor::new(&config.log.redact_params),
     })
 }

@@ -190,6 +190,22 @@ fn bad_configurations_are_refused_with_a_message_naming_key_and_value() {
             g(r#","log":{"max_per_second":-1}"#),
             "log.max_per_second: invalid value: integer `-1`, expected a whole number from 0 to 4294967295",
         ),
+        (
+            g(r#","log":{"redact_params":["session",""]}"#),
+            "log.redact_params[1]: \"\" is not a parameter name (1 to 64 printable ASCII bytes, none of & ; = % + # ?)",
+        ),
+        (
+            g(r#","log":{"redact_params":["a=b"]}"#),
+            "log.redact_params[0]: \"a=b\" is not a parameter name",
+        ),
+        (
+            g(r#","log":{"redact_params":["x y"]}"#),
+            "log.redact_params[0]: \"x y\" is not a parameter name",
+        ),
+        (
+            g(r#","log":{"redact_params":"session"}"#),
+            "log.redact_params: invalid type: string \"session\", expected a sequence",
+        ),
         // What serde_json alone would let through: an enum from a number, text after
         // the object, comments, numbers written as floats.
         (
@@ -290,6 +306,7 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(s.deny_response.content_type, "text/plain; charset=utf-8");
     assert_eq!((s.log.level, s.log.max_path_bytes), (LogLevel::Info, 256));
     assert_eq!(s.log.max_per_second, 10, "a small budget by default");
+    assert!(s.log.redact_params.is_empty(), "the built-in names only");
     assert!(
         !s.filter_state,
         "off unless the access log needs it: a host call per request"
@@ -301,7 +318,7 @@ fn every_key_can_be_set() {
     let fw = load(
         br#"{"name":"edge-1","groups":["sdk"],"custom_groups":[{"name":"health","prefixes":["/healthz"],"websocket":false}],
             "fallback":"spa","mode":"dry_run","deny_response":{"status":404,"body":"","content_type":"text/html"},
-            "log":{"level":"warn","max_path_bytes":64,"max_per_second":0},"filter_state":true}"#,
+            "log":{"level":"warn","max_path_bytes":64,"max_per_second":0,"redact_params":["Session"]},"filter_state":true}"#,
     )
     .unwrap();
     let s = &fw.settings;
@@ -318,6 +335,12 @@ fn every_key_can_be_set() {
         (LogLevel::Warn, 64, true)
     );
     assert_eq!(s.log.max_per_second, 0);
+    assert_eq!(s.log.redact_params, ["Session"]);
+    // Beside the built-in names, matched in any case.
+    assert_eq!(
+        &*s.redactor.target(b"/a?session=1&token=2&SESSION=3"),
+        b"/a?session=REDACTED&token=REDACTED&SESSION=REDACTED"
+    );
     assert_eq!(fw.policy.groups(), ["sdk", "health"]);
 }
 
@@ -371,6 +394,7 @@ const OBJECTS: &[Object] = &[
             ("level", r#""warn""#),
             ("max_path_bytes", "64"),
             ("max_per_second", "5"),
+            ("redact_params", r#"["session"]"#),
         ],
     ),
 ];
@@ -406,7 +430,7 @@ fn null_means_the_default_for_every_optional_key() {
         "filter_state":null,"builtin_opaque":null,
         "custom_groups":[{"name":"h","prefixes":["/h"],"websocket":null,"opaque":null}],
         "deny_response":{"status":null,"body":null,"content_type":null},
-        "log":{"level":null,"max_path_bytes":null,"max_per_second":null}}"#;
+        "log":{"level":null,"max_path_bytes":null,"max_per_second":null,"redact_params":null}}"#;
     let absent = br#"{"groups":["sdk"],"custom_groups":[{"name":"h","prefixes":["/h"]}]}"#;
     let (fw, defaults) = (load(all_null).unwrap(), load(absent).unwrap());
     assert_eq!(fw.settings, defaults.settings);

@@ -43,6 +43,7 @@ struct LogSettings {
     level: Option<Word<LogLevel>>,
     max_path_bytes: Option<Whole<u32>>,
     max_per_second: Option<Whole<u32>>,
+    redact_params: Option<Vec<String>>,
 }
 
 impl Config {
@@ -106,6 +107,7 @@ impl LogSettings {
             max_per_second: self
                 .max_per_second
                 .map_or(defaults.max_per_second, |Whole(n)| n),
+            redact_params: self.redact_params.unwrap_or(defaults.redact_params),
         }
     }
 }

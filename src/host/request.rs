@@ -7,6 +7,7 @@ use crate::config::Mode;
 use crate::decision::{is_get_or_head, Decision};
 use crate::log_escape::escape;
 use crate::outcome::{detail, Outcome, Record};
+use crate::path_check::split_query;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, Bytes, MapType};
@@ -59,13 +60,16 @@ impl HttpContext for FirewallRequest {
             Record::Decision => respond::record(decided),
             Record::DecisionAndOriginalPath => {
                 respond::record(decided);
-                respond::record_original_path(target.as_deref().unwrap_or_default());
+                // The path only: the query may carry a credential (SPEC rule 9).
+                respond::record_original_path(split_query(target.as_deref().unwrap_or_default()).0);
             }
         }
         if refused {
             let level = respond::log_level(settings.log.level);
             if let Some(level) = level.filter(|_| active.budget.admit(outcome)) {
-                let path = target.unwrap_or_default();
+                let target = target.unwrap_or_default();
+                // The path as sent, the query's credentials replaced (SPEC rule 9).
+                let shown = settings.redactor.target(&target);
                 let max = settings.log.max_path_bytes;
                 log::log!(
                     level,
@@ -74,7 +78,7 @@ impl HttpContext for FirewallRequest {
                     outcome.label(settings.mode),
                     detail(&firewall.policy, &decision),
                     escape(method(), 32),
-                    escape(&path, max),
+                    escape(&shown, max),
                 );
             }
         }

@@ -8,7 +8,8 @@ use proxy_wasm::types::{Action, MapType};
 
 /// The filter-state key an access log reads: `%FILTER_STATE(wasm.cobrowse_l7fw_decision:PLAIN)%`.
 const DECISION_PROPERTY: &str = "cobrowse_l7fw_decision";
-/// Set on SPA rewrites only: the `:path` the client sent, since `:path` now says `/index.html`.
+/// Set on SPA rewrites only: the path the client sent, without its query (which may hold a
+/// credential), since `:path` now says `/index.html`.
 const ORIGINAL_PATH_PROPERTY: &str = "cobrowse_l7fw_original_path";
 
 /// Acts on an enforced decision. A local reply carries `details` (`outcome:reason`) as its
@@ -47,7 +48,7 @@ pub fn record(value: &str) {
     let _ = hostcalls::set_property(vec![DECISION_PROPERTY], Some(value.as_bytes()));
 }
 
-/// Keeps the client's `:path` of a rewritten request for the access log.
+/// Keeps the client's path (no query) of a rewritten request for the access log.
 pub fn record_original_path(target: &[u8]) {
     let _ = hostcalls::set_property(vec![ORIGINAL_PATH_PROPERTY], Some(target));
 }

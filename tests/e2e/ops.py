@@ -43,9 +43,11 @@ def config(role: str, upstream, plugin: dict | None = None, raw: bool = False, n
 
 
 @contextlib.contextmanager
-def running(workdir: Path, name: str, envoy_config: dict, extra_args: list[str] = ()):
+def running(
+    workdir: Path, name: str, envoy_config: dict, extra_args: list[str] = (), log_args: list[str] = ("--log-level", "info")
+):
     """An Envoy for the duration of the block, stopped whatever happens in it."""
-    envoy = Envoy(envoy_config, workdir / name, name, [*FAST_FLUSH, *extra_args])
+    envoy = Envoy(envoy_config, workdir / name, name, [*FAST_FLUSH, *extra_args], log_args)
     try:
         yield envoy
     finally:
@@ -179,14 +181,20 @@ def access_lines(lines: list[str]) -> list[AccessLine]:
     return found
 
 
-def wait_for_access(envoy: Envoy, mark: int, token: str, count: int = 1) -> list[AccessLine]:
-    """The access-log lines written after `mark` whose path ends in `token`, once there are `count`."""
+def client_path(line: AccessLine) -> str:
+    """The path the client sent: `original_path` on a rewrite, else `path` (never a query)."""
+    return line.original if line.original != "-" else line.path
+
+
+def wait_for_access(envoy: Envoy, mark: int, path: str, count: int = 1) -> list[AccessLine]:
+    """The access-log lines written after `mark` for the path `path` (as the client sent it,
+    without its query), once there are `count`."""
 
     def ready():
-        found = [a for a in access_lines(envoy.log_since(mark)) if a.path.endswith(token)]
+        found = [a for a in access_lines(envoy.log_since(mark)) if client_path(a) == path]
         return found if len(found) >= count else None
 
-    found = wait_until(ready, TIMEOUT, f"{count} access-log line(s) with {token!r}", envoy)
+    found = wait_until(ready, TIMEOUT, f"{count} access-log line(s) for {path!r}", envoy)
     assert len(found) == count, found
     return found
 

@@ -136,7 +136,14 @@ class Upstream(Process):
 class Envoy(Process):
     """Envoy on a rendered config whose listener and admin ports are 0 (chosen by the OS)."""
 
-    def __init__(self, config: dict, workdir: Path, name: str, extra_args: list[str] = ()):
+    def __init__(
+        self,
+        config: dict,
+        workdir: Path,
+        name: str,
+        extra_args: list[str] = (),
+        log_args: list[str] = ("--log-level", "info"),
+    ):
         require_file(ENVOY, "run `make venv` or set ENVOY")
         require_file(WASM_PATH, "run `make build` or set WASM_PATH")
         workdir.mkdir(parents=True, exist_ok=True)
@@ -156,8 +163,7 @@ class Envoy(Process):
                 "--disable-hot-restart",
                 "--admin-address-path",
                 str(admin_file),
-                "--log-level",
-                "info",
+                *log_args,
                 *extra_args,
             ],
             workdir / f"{name}.log",

@@ -337,6 +337,69 @@ fn audit_of_an_access_log_groups_refusals_and_exits_1() {
 }
 
 #[test]
+fn audit_reports_show_no_credential_from_either_log_format_or_a_har() {
+    let config = temp_file("external-redact.json", EXTERNAL);
+    let candidate = temp_file(
+        "candidate-redact.json",
+        r#"{"groups":["ai_sdk"],"log":{"redact_params":["session"]}}"#,
+    );
+    // The older format logged the query; the shipped one leaves it out.
+    let log = [
+        access_line("GET", "/admin?access_token=S1&x=1", None, None),
+        access_line(
+            "GET",
+            "/sockets/1/ws?%61ccess_token=S2",
+            None,
+            Some("websocket"),
+        ),
+        access_line("GET", "/index.html?Token=S3", Some("/dash?Token=S3"), None),
+        access_line("GET", "/api/1/agents?session=S4&KEY=S5", None, None),
+        access_line("GET", "/api/1/sessions", None, None),
+    ]
+    .concat();
+    let (code, out, err) = l7fw(&["audit", "-c", &config, "-c", &candidate, "-"], &log);
+    assert_eq!(code, 1, "{out}{err}");
+    for secret in ["S1", "S2", "S3", "S5"] {
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{secret}: {out}"
+        );
+    }
+    assert!(
+        out.contains(r#""/admin?access_token=REDACTED&x=1""#),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#""/sockets/1/ws?%61ccess_token=REDACTED""#),
+        "{out}"
+    );
+    // `session` is a credential only to the candidate that names it.
+    assert!(
+        out.contains(r#""/api/1/agents?session=REDACTED&KEY=REDACTED""#),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#""/api/1/agents?session=S4&KEY=REDACTED""#),
+        "{out}"
+    );
+    let har = temp_file(
+        "tokens.har",
+        r#"{"log":{"version":"1.2","entries":[
+          {"request":{"method":"GET","url":"https://gw/proxy/1/universal/com/x/https:/a?search=q&access_token=S6","headers":[]},"response":{"status":200}},
+          {"request":{"method":"GET","url":"/relative?token=S7","headers":[]},"response":{"status":200}}
+        ]}}"#,
+    );
+    let (_, out, err) = l7fw(&["audit", "-c", &candidate, &har], "");
+    for secret in ["S6", "S7"] {
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{secret}: {out}{err}"
+        );
+    }
+    assert!(out.contains("access_token=REDACTED"), "{out}");
+}
+
+#[test]
 fn audit_of_a_har_file_counts_websocket_entries_as_upgrades() {
     let config = temp_file("external-har.json", EXTERNAL);
     let har = temp_file(

@@ -3,6 +3,7 @@
 //! time, so a large capture is never held whole in memory.
 
 use super::request::{BadRecord, Record, Request};
+use cobrowse_l7_firewall::redact::Redactor;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
@@ -147,7 +148,12 @@ fn target_of(url: &str) -> Result<Option<String>, String> {
         return if url.contains(':') {
             Ok(None)
         } else {
-            Err(format!("url {url:?} is not absolute"))
+            // Said without the query's credentials (SPEC rule 9).
+            let shown = Redactor::default().target(url.as_bytes()).into_owned();
+            Err(format!(
+                "url {:?} is not absolute",
+                String::from_utf8_lossy(&shown)
+            ))
         };
     };
     if !matches!(scheme, "http" | "https" | "ws" | "wss") {

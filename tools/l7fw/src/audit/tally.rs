@@ -123,13 +123,15 @@ impl Tally {
             }
             return;
         }
+        // The query's credentials never reach the report (SPEC rule 9).
+        let redactor = &self.firewall.settings.redactor;
         let example = format!(
             "{} \"{}\"{} ({})",
             escape(&request.method, 32),
-            request
-                .target
-                .as_deref()
-                .map_or_else(|| "(no path)".to_owned(), |t| escape(t, EXAMPLE_BYTES)),
+            request.target.as_deref().map_or_else(
+                || "(no path)".to_owned(),
+                |t| escape(&redactor.target(t), EXAMPLE_BYTES)
+            ),
             if request.upgrade { " [upgrade]" } else { "" },
             origin(),
         );
