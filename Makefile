@@ -116,9 +116,8 @@ test-image: build tools venv envoy-check
 	bash scripts/need-debian.sh umoci skopeo docker-registry
 	$(PY) -m pytest -q tests/image
 
-# Delivery as the gateways do it: the shipped WasmPlugins translated as istiod does, the image
-# pulled and checked as the istio-agent does, taken by Envoy over ECDS; the envoy-gateway/
-# policies as Envoy Gateway delivers them (docs/istio.md, docs/envoy-gateway.md).
+# Delivery as Istio does it: the shipped WasmPlugins translated as istiod does, the image
+# pulled and checked as the istio-agent does, taken by Envoy over ECDS (docs/istio.md).
 test-delivery: build tools venv envoy-check
 	bash scripts/need-debian.sh umoci skopeo docker-registry
 	$(PY) -m pytest -q tests/delivery
