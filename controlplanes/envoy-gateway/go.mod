@@ -2,7 +2,7 @@ module github.com/cobrowse/cobrowse-l7-firewall/controlplanes/envoy-gateway
 
 go 1.26.7
 
-require github.com/envoyproxy/gateway v1.9.1
+require github.com/envoyproxy/gateway v1.9.1 // indirect
 
 require (
 	cel.dev/expr v0.25.3 // indirect
@@ -173,3 +173,5 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+tool github.com/envoyproxy/gateway/cmd/envoy-gateway
