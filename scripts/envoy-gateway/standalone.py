@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -278,9 +277,3 @@ def admin_addresses(root: Path) -> dict[str, str]:
         found[run.name] = "http://" + address.read_text().strip()
     return found
 
-
-def config_dump(admin: str) -> dict:
-    import urllib.request
-
-    with urllib.request.urlopen(admin + "/config_dump", timeout=5) as response:
-        return json.loads(response.read())
