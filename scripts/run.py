@@ -39,10 +39,17 @@ ROLES = ("external", "internal")
 children: list[subprocess.Popen] = []
 
 
-def spawn(name: str, argv: list[str], first_line: list[str] | None = None) -> subprocess.Popen:
+def spawn(
+    name: str, argv: list[str], first_line: list[str] | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Start a process in its own group; relay its output with a [name] prefix."""
     child = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=env,
     )
     children.append(child)
     ready = threading.Event()

@@ -8,7 +8,6 @@ Each gateway Envoy has three listeners, all routing to the demo upstream:
   probe      the same path settings, no firewall: shows what normalization makes of a target;
   reference  the firewall (the same ECDS resource) with the shipped envoy/ path settings:
              the contract's answer for any path.
-Envoy Gateway's form of the envoy-gateway/ policies is started by test_envoy_gateway.py.
 """
 
 from __future__ import annotations
