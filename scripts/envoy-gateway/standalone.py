@@ -75,6 +75,8 @@ def gateway_class(envoy_version: str) -> list[dict]:
             "spec": {
                 "provider": {"type": "Host", "host": {"envoyVersion": envoy_version}},
                 "mergeGateways": True,
+                # The shipped access log: paths without their query (credentials ride there).
+                "telemetry": shipped("envoyproxy-access-log.yaml")["spec"]["telemetry"],
             },
         },
     ]
