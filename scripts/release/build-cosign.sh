@@ -10,7 +10,7 @@ cache=${COBROWSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cobrowse-l7-firewall}/co
 bin=$cache/cosign
 if [[ ! -x $bin ]]; then
   mkdir -p "$cache"
-  echo "cosign: building github.com/sigstore/cosign/v2 ($(sed -n 's/.*sigstore\/cosign\/v2 \(v[^ ]*\)$/\1/p' "$here/go.mod")) into $cache" >&2
+  echo "cosign: building $(grep -m1 -o 'github.com/sigstore/cosign/v2 v[^ ]*' "$here/go.mod") into $cache" >&2
   start=$SECONDS
   (cd "$here" && nice -n 10 go build -mod=readonly -trimpath -o "$bin.tmp" github.com/sigstore/cosign/v2/cmd/cosign)
   mv "$bin.tmp" "$bin"

@@ -48,12 +48,12 @@ digest=$(bash scripts/release/image.sh "$out/cobrowse_l7_firewall.wasm" "$out/im
   "$out/cobrowse-l7-firewall-$version.oci.tar" "$version" "$revision" "$source_url")
 echo "release: image $digest"
 
-# The module's dependency graph for its target, normal dependencies only (what is linked).
+# The module's dependency graph for its target, normal dependencies only (what is linked);
+# SOURCE_DATE_EPOCH makes cargo-cyclonedx write the commit's time and no random serial number.
 "$cyclonedx" cyclonedx --manifest-path Cargo.toml --format json --spec-version 1.5 \
   --target wasm32-wasip1 --no-build-deps --override-filename sbom.cdx >/dev/null
 mv sbom.cdx.json "$out/sbom.cdx.json"
 find tools -name 'sbom.cdx.json' -delete
-"$py" scripts/release/sbom_stamp.py "$out/sbom.cdx.json" "$revision"
 
 "$py" scripts/release/provenance.py "$out" "$version" "$revision" "$source_url" "$digest"
 "$py" scripts/release/manifests.py --image "$image_repo" --layout "$out/image" \
