@@ -52,8 +52,13 @@ echo "release: image $digest"
 # SOURCE_DATE_EPOCH makes cargo-cyclonedx write the commit's time and no random serial number.
 "$cyclonedx" cyclonedx --manifest-path Cargo.toml --format json --spec-version 1.5 \
   --target wasm32-wasip1 --no-build-deps --override-filename sbom.cdx >/dev/null
-mv sbom.cdx.json "$out/sbom.cdx.json"
 find tools -name 'sbom.cdx.json' -delete
+# The workspace's own bom-refs are cargo's package ids, which hold the source directory
+# (path+file:///…): remapped as rustc's paths are, so the SBOM is the same wherever it is built.
+"$py" -c 'import sys; t = open(sys.argv[1]).read(); open(sys.argv[2], "w").write(t.replace("path+file://" + sys.argv[3], "path+file:///build/cobrowse-l7-firewall"))' \
+  sbom.cdx.json "$out/sbom.cdx.json" "$root"
+rm sbom.cdx.json
+grep -q -e "$root" "$out/sbom.cdx.json" && fail "the SBOM holds the build path $root"
 
 "$py" scripts/release/provenance.py "$out" "$version" "$revision" "$source_url" "$digest"
 "$py" scripts/release/manifests.py --image "$image_repo" --layout "$out/image" \
