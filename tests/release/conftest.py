@@ -83,7 +83,7 @@ class Release:
 @pytest.fixture(scope="session")
 def release() -> Release:
     version = cargo_version()
-    path = Path(os.environ.get("RELEASE_DIR") or ROOT / "dist" / "release" / version)
+    path = Path(os.environ.get("RELEASE_DIR") or ROOT / "dist" / "release" / version).resolve()
     if not (path / "SHA256SUMS").is_file():
         # Never a skip: without a release nothing would be checked.
         pytest.fail(f"no release in {path}: run make release VERSION={version} (or set RELEASE_DIR)")
