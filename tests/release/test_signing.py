@@ -107,7 +107,12 @@ def test_attestation_verifies_and_holds_the_released_file(release, signed, cosig
     result = cosign.verify_attestation(signed, keys[1], kind)
     (statement,) = [s for s in statements(result) if s["predicateType"] == PREDICATE_TYPES[kind]]
     assert statement["subject"][0]["digest"] == {"sha256": release.digest.removeprefix("sha256:")}
-    assert statement["predicate"] == release.json(predicate)
+    attested = statement["predicate"]
+    if kind == PROVENANCE:
+        # cosign re-encodes the predicate through its SLSA v1 types, which add an empty
+        # runDetails.metadata; everything else is the released file as it is.
+        assert attested["runDetails"].pop("metadata", {}) == {}
+    assert attested == release.json(predicate)
 
 
 def test_another_key_fails(signed, cosign):
