@@ -40,6 +40,8 @@ export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$root=/build/cobrowse-l7-fi
 export MODULE_OUT=$CARGO_TARGET_DIR/cobrowse_l7_firewall.wasm
 bash scripts/build-module.sh
 install -m 0644 "$MODULE_OUT" "$out/cobrowse_l7_firewall.wasm"
+grep -a -q -F "$version (${revision:0:12})" "$out/cobrowse_l7_firewall.wasm" ||
+  fail "the module does not report $version (${revision:0:12}): a stale build?"
 if grep -a -q -e "$root" -e "$cargo_home" "$out/cobrowse_l7_firewall.wasm"; then
   fail "the module holds a build path ($root or $cargo_home)"
 fi
