@@ -46,6 +46,18 @@ class Refused(Exception):
     pass
 
 
+class Dumper(yaml.SafeDumper):
+    """Multi-line strings (the plugin configuration's JSON) as literal blocks, as shipped."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+Dumper.add_representer(str, _str)
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -134,7 +146,8 @@ def extension_policy_http(role: str, wasm_url: str, wasm_sha256: str, version: s
 def envoyfilter(role: str, wasm_url: str, wasm_sha256: str, version: str) -> dict:
     """The shipped EnvoyFilter's filter, delivered over ECDS so that the istio-agent fetches
     and checks the module: an EXTENSION_CONFIG patch holding it, and the HTTP filter first
-    in the chain pointing at it (a missing config fails closed: no default, no warming)."""
+    in the chain pointing at it, with no default config: nothing is served unfiltered while
+    the module is fetched, and a failed fetch becomes the agent's deny-all filter."""
     obj = labelled(load(ROOT / "istio" / f"envoyfilter-{role}.yaml"), version)
     (patch,) = obj["spec"]["configPatches"]
     value = patch["patch"]["value"]
@@ -205,7 +218,7 @@ def write(args: argparse.Namespace) -> list[Path]:
         for name, (kind, obj) in objects.items():
             path = out / name
             text = header(kind, args.version, image, digest, wasm_sha256)
-            text += yaml.safe_dump(obj, sort_keys=False, width=100)
+            text += yaml.dump(obj, Dumper=Dumper, sort_keys=False, width=100)
             path.write_text(text, encoding="utf-8")
             written.append(path)
     return written
