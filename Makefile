@@ -143,6 +143,7 @@ image: build
 # RELEASE_WASM_URL=https://… name where users pull it from (docs/release.md).
 VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 release: venv
+	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 	bash scripts/need-debian.sh umoci wasm-opt:binaryen
 	bash scripts/release/release.sh $(VERSION)
 
