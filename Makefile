@@ -155,7 +155,7 @@ reproduce-release: release
 # cosign (built from its Go module) signing, attesting and verifying it, tampering refused.
 test-release: release tools
 	bash scripts/need-debian.sh umoci skopeo docker-registry
-	RELEASE_DIR=dist/release/$(VERSION) $(PY) -m pytest -q tests/release
+	cosign=$$(bash scripts/release/build-cosign.sh) && COSIGN=$$cosign RELEASE_DIR=dist/release/$(VERSION) $(PY) -m pytest -q tests/release
 
 # cargo-deny (deny.toml: licences, bans, crates.io only) is installed on first use; the
 # advisory check needs the internet: docs/release.md#dependency-policy.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import subprocess
 import tarfile
 
@@ -32,7 +33,8 @@ MANIFESTS = {
 
 
 def git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    env = {**os.environ, "TZ": "UTC"}
+    return subprocess.run(["git", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def test_every_file_is_listed_in_sha256sums_and_matches(release):
