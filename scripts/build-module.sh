@@ -6,11 +6,14 @@
 # cargo may put back an older artifact with its old timestamp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-raw=target/wasm32-wasip1/release/cobrowse_l7_firewall.wasm
+# CARGO_TARGET_DIR and MODULE_OUT move cargo's output and the shipped module elsewhere
+# (make release builds in target/release-build, with its own flags, into dist/release/).
+target=${CARGO_TARGET_DIR:-target}
+raw=$target/wasm32-wasip1/release/cobrowse_l7_firewall.wasm
 keep=src/host/exports.list
-trim=target/release/trim-exports
-out=dist/cobrowse_l7_firewall.wasm
-stamp=dist/.cobrowse_l7_firewall.inputs
+trim=$target/release/trim-exports
+out=${MODULE_OUT:-dist/cobrowse_l7_firewall.wasm}
+stamp=$(dirname "$out")/.$(basename "$out" .wasm).inputs
 
 command -v wasm-opt >/dev/null || {
   echo "error: wasm-opt not found: apt-get install binaryen" >&2
@@ -18,7 +21,7 @@ command -v wasm-opt >/dev/null || {
 }
 cargo build --release --target wasm32-wasip1 -p cobrowse-l7-firewall
 cargo build --release -p trim-exports
-mkdir -p dist
+mkdir -p "$(dirname "$out")"
 inputs=$(sha256sum "$raw" "$keep" "$trim" "$0"; wasm-opt --version)
 if [[ ! -f "$out" || ! -f "$stamp" || "$(cat "$stamp")" != "$inputs" ]]; then
   "$trim" "$keep" "$raw" "$out.trimmed"

@@ -24,7 +24,14 @@ pub use config::ConfigError;
 pub use decision::Decision;
 pub use policy::{load, Firewall, Policy};
 
-/// The module's version and git revision, logged when the VM starts.
+/// The release version (Cargo.toml's; `make release` refuses any other).
+pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The git revision the module was built from (12 hex digits, or `unknown`).
+pub const REVISION: &str = env!("FIREWALL_GIT_REV");
+
+/// The module's version and git revision, logged when the VM starts, reported as the
+/// build_info gauge and printed by `l7fw --version`.
 pub const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (",

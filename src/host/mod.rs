@@ -1,6 +1,7 @@
 //! The proxy-wasm glue: the only code that talks to the host. It reads what the
 //! decision needs, applies the decision, counts and logs it. No policy lives here.
 
+mod build_info;
 mod counters;
 mod local_reply;
 mod request;

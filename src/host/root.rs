@@ -36,6 +36,7 @@ impl Context for FirewallRoot {}
 impl RootContext for FirewallRoot {
     fn on_vm_start(&mut self, _vm_configuration_size: usize) -> bool {
         log::info!("cobrowse-l7-firewall {VERSION}: VM started");
+        super::build_info::record();
         true
     }
 
