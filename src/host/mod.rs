@@ -2,6 +2,9 @@
 //! decision needs, applies the decision, counts and logs it. No policy lives here.
 
 mod counters;
+#[cfg(feature = "fault-injection")]
+mod fault;
+mod in_force;
 mod local_reply;
 mod request;
 mod respond;

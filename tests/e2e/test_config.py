@@ -59,7 +59,7 @@ def test_shipped_yaml_holds_the_contract(role):
     assert set(log_format) == set(ops.ACCESS_KEYS)
     assert log_format["listener"] == role
     tags = {t["tag_name"] for t in config["stats_config"]["stats_tags"]}
-    assert tags == {"cobrowse_l7fw_listener", "cobrowse_l7fw_group"}
+    assert tags == {"cobrowse_l7fw_listener", "cobrowse_l7fw_group", "cobrowse_l7fw_config"}
     names = [f["name"] for f in hcm["http_filters"]]
     assert names == ["envoy.filters.http.wasm", "envoy.filters.http.router"]
 
