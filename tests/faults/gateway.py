@@ -38,9 +38,9 @@ def write_atomically(path: Path, document: dict) -> None:
     os.replace(tmp, path)
 
 
-def localized(role: str, upstream: Upstream, wasm_path: str = WASM_PATH) -> dict:
+def localized(role: str, upstream: Upstream, wasm_path: str = WASM_PATH, port: int = 0) -> dict:
     return render.localize(render.load(ROOT / "envoy" / f"{role}.yaml"), wasm_path=wasm_path,
-                           upstream=("127.0.0.1", upstream.port), listener_port=0, admin_port=0)
+                           upstream=("127.0.0.1", upstream.port), listener_port=port, admin_port=0)
 
 
 def wasm_filter(listener: dict) -> dict:
@@ -55,18 +55,22 @@ class Gateway(Process):
 
     def __init__(self, workdir: Path, upstream: Upstream, external: dict, internal: dict, name: str = "gateway",
                  extra: list[str] = (), wasm_path: str = WASM_PATH, failure_policy: str | None = None,
-                 files_from: Gateway | None = None):
+                 ports: dict[str, int] | None = None, hot_restart: tuple[int, int] | None = None):
+        """`ports`: fixed listener ports (default: chosen by the OS). `hot_restart`: (base id,
+        epoch) for `--base-id`/`--restart-epoch`; an epoch above 0 takes over the listeners of
+        the running one and reads the same ECDS and LDS files (the caller publishes nothing)."""
         require_file(ENVOY, "run `make venv` or set ENVOY")
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.ecds = workdir / "ecds.json"
         self.lds = workdir / "lds.json"
-        self.shipped = {role: localized(role, upstream, wasm_path) for role in ("external", "internal")}
+        self.shipped = {role: localized(role, upstream, wasm_path, (ports or {}).get(role, 0))
+                        for role in ("external", "internal")}
         if failure_policy:
             for config in self.shipped.values():
                 render.wasm_plugin(config)["failure_policy"] = failure_policy
         self.version = 0
-        if files_from is None:  # a hot restart's new epoch reads the same files
+        if hot_restart is None or hot_restart[1] == 0:
             self.publish_external(external)
             self.publish_internal(internal)
         bootstrap = copy.deepcopy(self.shipped["external"])
@@ -85,7 +89,10 @@ class Gateway(Process):
         config_path = render.dump(bootstrap, workdir / f"{name}.yaml")
         admin_file = workdir / f"{name}.admin"
         admin_file.unlink(missing_ok=True)
-        super().__init__([ENVOY, "-c", str(config_path), "--concurrency", str(WORKERS), "--admin-address-path",
+        # Hot restart shares memory by base id: off unless asked, so no other Envoy is met.
+        restart = (["--base-id", str(hot_restart[0]), "--restart-epoch", str(hot_restart[1])] if hot_restart
+                   else ["--disable-hot-restart"])
+        super().__init__([ENVOY, "-c", str(config_path), "--concurrency", str(WORKERS), *restart, "--admin-address-path",
                           str(admin_file), "--log-level", "info", *ops.FAST_FLUSH, *extra], workdir / f"{name}.log",
                          workdir / f"{name}.access")
         self.admin = ""
