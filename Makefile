@@ -168,9 +168,18 @@ bench-audit: tools venv
 fuzz:
 	bash fuzz/run.sh
 
-# About a minute of mixed traffic through Envoy: zero 5xx, no VM failure, memory flat.
-soak: build tools venv
-	$(PY) tests/soak/soak.py
+# Long mixed traffic (SOAK_REQUESTS, 10 million; or SOAK_SECONDS) with a policy change every
+# 10 s: zero 5xx, no VM failure, memory flat; then $(SOAK_OUT)/soak.png, memory and
+# throughput over time (matplotlib, in its own virtualenv .venvs/plot).
+SOAK_OUT ?= target/soak
+soak: build tools venv .venvs/plot/.installed
+	status=0; SOAK_OUT=$(SOAK_OUT) $(PY) tests/soak/soak.py || status=$$?; \
+	.venvs/plot/bin/python tests/soak/plot.py $(SOAK_OUT)/soak.csv $(SOAK_OUT)/soak.png; exit $$status
+
+.venvs/plot/.installed: tests/soak/requirements.txt
+	python3 -m venv .venvs/plot
+	.venvs/plot/bin/pip install --quiet --disable-pip-version-check -r tests/soak/requirements.txt
+	touch $@
 
 clean:
 	cargo clean
