@@ -151,6 +151,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p cobrowse-l7-firewall --target $(WASM_TARGET) --release -- -D warnings
+	cargo clippy -p cobrowse-l7-firewall --target $(WASM_TARGET) --release --features fault-injection -- -D warnings
 
 fmt:
 	cargo fmt --all
