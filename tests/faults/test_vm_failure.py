@@ -12,7 +12,6 @@ The window of 503s is measured and printed. The shipped module must not hold the
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
