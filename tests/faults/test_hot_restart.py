@@ -111,9 +111,10 @@ def test_hot_restart_under_load(workdir, upstream):
     print(f"\nhot restart: {requests(tally)} requests ({before} before the restart), new epoch ready after "
           f"{(ready - restarted) * 1000:.0f} ms, old epoch exited {exited - ready:.1f} s later; "
           f"upstream received {received}, clients saw {forwarded} forwarded; {dict(tally.notes)}")
-    for name, (at, why) in sorted(held.closed.items()):
-        print(f"  {name}: last echo {held.last_echo.get(name, 0) - ready:+.1f} s after the new epoch, "
-              f"closed {at - ready:+.1f} s ({why[:60]})")
+    for name in sorted(held.last_echo):
+        at, why = held.closed.get(name, (None, "open until the test closed it"))
+        closed = "" if at is None else f"closed {at - ready:+.1f} s, "
+        print(f"  {name}: last echo {held.last_echo[name] - ready:+.1f} s after the new epoch, {closed}{why[:60]}")
     problems = failures(tally)
     if old.popen.returncode != 0:
         problems.append(f"the old epoch exited with {old.popen.returncode}")
