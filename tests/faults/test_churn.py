@@ -44,8 +44,12 @@ def push(gateway: Gateway, change: Change) -> None:
     mark = gateway.log_mark()
     change.pushed = time.monotonic()
     (gateway.publish_external if change.role == "external" else gateway.publish_internal)(change.text)
-    moved = wait_until(lambda: (lambda s, r: ("success" if s > success else "rejected" if r > rejected else None))(
-        *counters(gateway, change.role)), 15, f"update of {change.role} v{change.version}", gateway)
+
+    def outcome() -> str | None:
+        now_success, now_rejected = counters(gateway, change.role)
+        return "success" if now_success > success else "rejected" if now_rejected > rejected else None
+
+    moved = wait_until(outcome, 15, f"update of {change.role} v{change.version}", gateway)
     change.settled = time.monotonic()
     assert moved == ("success" if change.valid else "rejected"), f"{change}: Envoy says {moved}"
     if change.valid:
