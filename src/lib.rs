@@ -10,6 +10,7 @@
 pub mod config;
 pub mod decision;
 pub mod groups;
+pub mod identity;
 pub mod log_budget;
 pub mod log_escape;
 pub mod outcome;

@@ -3,6 +3,9 @@
 
 mod build_info;
 mod counters;
+#[cfg(feature = "fault-injection")]
+mod fault;
+mod in_force;
 mod local_reply;
 mod request;
 mod respond;

@@ -35,6 +35,8 @@ impl Context for FirewallRequest {}
 
 impl HttpContext for FirewallRequest {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        #[cfg(feature = "fault-injection")]
+        super::fault::trap_on_demand();
         let Some(active) = self.active.as_deref() else {
             return respond::no_policy();
         };

@@ -2,6 +2,7 @@
 //! tick, tells Envoy the counts and the refusal lines the log budget left out.
 
 use super::counters::Counters;
+use super::in_force::InForce;
 use super::local_reply::Replies;
 use super::request::FirewallRequest;
 use super::respond;
@@ -24,6 +25,7 @@ pub struct Active {
     pub names: DecisionNames,
     pub budget: LogBudget,
     pub replies: Replies,
+    pub in_force: InForce,
 }
 
 #[derive(Default)]
@@ -56,12 +58,14 @@ impl RootContext for FirewallRoot {
                     firewall.settings.name,
                     firewall.summary()
                 );
+                let in_force = InForce::load(&firewall.settings.name, &bytes);
                 self.active = Some(Rc::new(Active {
                     firewall,
                     counters,
                     names,
                     budget,
                     replies,
+                    in_force,
                 }));
                 let _ = hostcalls::set_tick_period(TICK);
                 true
@@ -79,6 +83,7 @@ impl RootContext for FirewallRoot {
             return;
         };
         active.counters.flush();
+        active.in_force.tick();
         let settings = &active.firewall.settings;
         if let Some(level) = respond::log_level(settings.log.level) {
             if let Some(line) = active.budget.roll(&settings.name, settings.mode) {

@@ -76,14 +76,16 @@ COUNTER_LAG = 1.3
 
 
 def firewall_counters(envoy: Envoy) -> dict[tuple, int]:
-    """Every `cobrowse_l7fw_*` sample of /stats/prometheus, once the counts have settled."""
+    """Every `cobrowse_l7fw_*` counter sample of /stats/prometheus, once the counts have
+    settled (the gauges, the configuration in force and the VM's memory, are left out)."""
     time.sleep(COUNTER_LAG)
     text = envoy.admin_get("/stats/prometheus")
     assert text is not None, "admin /stats/prometheus did not answer"
+    counters = set(re.findall(r"^# TYPE (\S+) counter$", text, re.M))
     samples = {}
     for line in text.splitlines():
         match = _SAMPLE.match(line)
-        if match and match.group(1).startswith("cobrowse_l7fw_"):
+        if match and match.group(1).startswith("cobrowse_l7fw_") and match.group(1) in counters:
             labels = dict(_LABEL.findall(match.group(2) or ""))
             samples[sample(match.group(1), **labels)] = int(float(match.group(3)))
     return samples

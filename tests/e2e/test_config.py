@@ -62,6 +62,7 @@ def test_shipped_yaml_holds_the_contract(role):
     assert tags == {
         "cobrowse_l7fw_listener",
         "cobrowse_l7fw_group",
+        "cobrowse_l7fw_config",
         "cobrowse_l7_firewall_version",
         "cobrowse_l7_firewall_revision",
     }

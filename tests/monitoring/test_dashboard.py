@@ -41,6 +41,9 @@ COUNTED = {
 }
 OUTCOMES = ["allowed", "rewritten", "denied", "rejected", "method_not_allowed"]
 
+# The filter's counters; its gauges (configuration in force, VM memory) are not traffic.
+COUNTERS = '{__name__=~"cobrowse_l7fw_.+", __name__!~"cobrowse_l7fw_(config|vm_memory_bytes)"}'
+
 
 def counted(listener: str, outcome: str, group: str | None = None) -> int:
     return sum(n for (o, g), n in COUNTED[listener].items() if o == outcome and (group is None or g == group))
@@ -70,7 +73,7 @@ def stack(tmp_path_factory):
 
         def scraped():
             got = {(s["metric"]["instance"], s["metric"]["__name__"].removeprefix("cobrowse_l7fw_"), s["metric"].get("cobrowse_l7fw_group")): s["value"]
-                   for s in prometheus.query('{__name__=~"cobrowse_l7fw_.+"} > 0')}
+                   for s in prometheus.query(COUNTERS + ' > 0')}
             want = {(n, o, g): float(c) for n, counts in COUNTED.items() for (o, g), c in counts.items()}
             return got == want
 

@@ -10,6 +10,9 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
+import h2.connection
+import h2.events
+from hyperframe.frame import GoAwayFrame
 from clients import H1Connection, H2Connection, StreamReset, h1_request
 from websockets.asyncio.client import connect
 
@@ -57,6 +60,63 @@ MIX = {
 }
 
 
+class Unprocessed(Exception):
+    """The server's GOAWAY says it never processed this stream: safe to send again (RFC 9113 6.8)."""
+
+
+class _ReadsPastGoaway(h2.connection.H2Connection):
+    """h2 closes its connection state on any GOAWAY and then refuses the frames of streams the
+    server is still answering; a graceful GOAWAY (NO_ERROR) only forbids new streams."""
+
+    def _receive_goaway_frame(self, frame):
+        state = self.state_machine.state
+        result = super()._receive_goaway_frame(frame)
+        if frame.error_code == 0:
+            self.state_machine.state = state
+        return result
+
+
+class DrainableH2(H2Connection):
+    """An HTTP/2 connection that, like a browser, takes a graceful GOAWAY (Envoy draining a
+    listener being replaced or a hot-restarted process) as "finish what is open, then
+    reconnect": streams up to its last stream id complete; later ones are retried."""
+
+    def __init__(self, port: int):
+        super().__init__(port)
+        self.conn.__class__ = _ReadsPastGoaway
+        self.conn._frame_dispatch_table[GoAwayFrame] = self.conn._receive_goaway_frame
+        self.last_stream_id: int | None = None
+
+    def _pump(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("connection closed by peer")
+        for event in self.conn.receive_data(data):
+            if isinstance(event, h2.events.RemoteSettingsChanged):
+                self.remote_settings_seen = True
+            elif isinstance(event, h2.events.DataReceived):
+                self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, h2.events.ConnectionTerminated):
+                if event.error_code != 0:
+                    raise ConnectionError(f"GOAWAY {event.error_code!r}")
+                self.last_stream_id = event.last_stream_id
+            stream_id = getattr(event, "stream_id", None)
+            if stream_id:
+                self.pending.setdefault(stream_id, []).append(event)
+        self.flush()
+
+    def next_event(self, stream_id: int):
+        while not self.pending.get(stream_id):
+            if self.last_stream_id is not None and stream_id > self.last_stream_id:
+                raise Unprocessed(stream_id)
+            self._pump()
+        return self.pending[stream_id].pop(0)
+
+    @property
+    def draining(self) -> bool:
+        return self.last_stream_id is not None
+
+
 class Tally:
     """Thread-safe counts: (listener, kind, status) of every answer, and client errors."""
 
@@ -66,6 +126,7 @@ class Tally:
         self.counters: Counter = Counter()  # expected filter counter increments
         self.unexpected: list[str] = []
         self.errors: Counter = Counter()
+        self.notes: Counter = Counter()
 
     def record(self, listener: str, request: Request, status: int | None, target: bytes) -> None:
         with self.lock:
@@ -76,9 +137,10 @@ class Tally:
             elif request.counter:
                 self.counters[(listener, request.counter)] += 1
 
-    def error(self, what: str) -> None:
+    def error(self, what: str, counts: bool = True) -> None:
+        """A client error; `counts=False` for what is no failure (a request sent again)."""
         with self.lock:
-            self.errors[what] += 1
+            (self.errors if counts else self.notes)[what] += 1
 
     def total(self) -> int:
         with self.lock:
@@ -94,20 +156,28 @@ def http_worker(listener: str, port: int, proto: str, stop: threading.Event, tal
         n += 1
         try:
             if conn is None:
-                conn = H1Connection(port) if proto == "h1" else H2Connection(port)
+                conn = H1Connection(port) if proto == "h1" else DrainableH2(port)
             if proto == "h1":
                 response = conn.request(h1_request(request.method, target, list(request.headers), request.body))
             elif request.headers:  # HTTP/2 carries an upgrade as extended CONNECT (RFC 8441)
                 response = conn.websocket(target).response
             else:
                 response = conn.request(request.method, target, body=request.body)
+        except Unprocessed:
+            tally.error("h2 GOAWAY before the request (sent again)", counts=False)
+            conn = close(conn)
+            n -= 1
+            continue
         except (OSError, ValueError, StreamReset) as e:
             tally.error(f"{proto} {type(e).__name__}")
             conn = close(conn)
             continue
         tally.record(listener, request, response.status, target)
-        # Envoy closes an HTTP/1.1 connection after a codec error or a refused upgrade.
+        # Envoy closes an HTTP/1.1 connection after a codec error or a refused upgrade, or
+        # when it drains; an HTTP/2 one after a GOAWAY.
         if proto == "h1" and (response.header("connection") or b"").lower() == b"close":
+            conn = close(conn)
+        elif proto == "h2" and conn.draining:
             conn = close(conn)
     close(conn)
 
