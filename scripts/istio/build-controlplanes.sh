@@ -33,6 +33,7 @@ if ! have_all; then
     done
     istio="$(cd "$mod" && go list -m -f '{{.Dir}}' istio.io/istio)"
     cp "$istio/manifests/charts/base/files/crd-all.gen.yaml" "$istio/tools/packaging/common/envoy_bootstrap.json" "$tmp/"
+    chmod u+w "$tmp"/*  # copies of the read-only module cache
     (cd "$mod" && go list -m istio.io/istio k8s.io/kubernetes go.etcd.io/etcd/server/v3) > "$tmp/istio.version"
     rm -rf "$out" && mv "$tmp" "$out"
     have_all || { echo "build finished but a binary is missing in $out" >&2; ls "$out" >&2; exit 1; }
