@@ -13,7 +13,7 @@ import yaml
 
 from clients import exchange, target_of
 from conftest import READY_TIMEOUT, wait_for, wasmplugin
-from test_lifecycle import ecds_counter
+from test_lifecycle import deliver
 
 BASE = """
 name: external
@@ -50,19 +50,6 @@ def with_config(image, extra: str) -> dict:
     plugin = wasmplugin("external", image)
     plugin["spec"]["pluginConfig"] = yaml.safe_load(BASE + extra)
     return plugin
-
-
-def deliver(control, gateway, plugin: dict) -> str:
-    """Apply through the API server; "reload" once Envoy took the update, "fail" if it refused it."""
-    taken, rejected = ecds_counter(gateway, "update_success"), ecds_counter(gateway, "update_rejected")
-    control.kube.apply(plugin)
-    return wait_for(
-        lambda: ("reload" if ecds_counter(gateway, "update_success") > taken else None)
-        or ("fail" if ecds_counter(gateway, "update_rejected") > rejected else None),
-        READY_TIMEOUT,
-        "the ECDS update",
-        gateway.proxy,
-    )
 
 
 def denial(upstream, gateway):
