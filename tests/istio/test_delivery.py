@@ -13,6 +13,7 @@ import pytest
 
 from clients import exchange, target_of
 from mesh import WASM_CACHE
+from processes import ROOT
 
 README = {
     "external": [
@@ -44,6 +45,8 @@ def all_strings(value) -> list[str]:
 
 def test_module_arrives_over_ecds_from_istiod_as_the_file_the_agent_fetched(gateway, image, module_bytes):
     firewall = gateway.firewall()
+    # Kept for docs/istio.md's excerpt of what istiod sent.
+    (ROOT / "target" / f"istio-ecds-{gateway.role}.json").write_text(json.dumps(firewall, indent=2))
     assert firewall["name"].startswith("istio-ingress.cobrowse-l7-firewall-" + gateway.role) or (
         f"cobrowse-l7-firewall-{gateway.role}" in firewall["name"]
     ), firewall["name"]

@@ -42,6 +42,14 @@ def inline_firewall_first(gateway) -> bool:
     return bool(filters) and filters[0]["name"] == "cobrowse_l7_firewall" and "typed_config" in filters[0]
 
 
+def answers_as_readme(upstream, gateway, role: str, proto: str) -> bool:
+    for method, target, status, forwarded in README[role]:
+        response, received = exchange(upstream, gateway.port, proto, method, target)
+        if response.status != status or [target_of(e) for e in received] != ([forwarded] if forwarded else []):
+            return False
+    return True
+
+
 @pytest.mark.parametrize("role", ["external", "internal"])
 def test_envoyfilter_form(control, gateways, image, upstream, role):
     gateway = gateways[role]
@@ -49,6 +57,9 @@ def test_envoyfilter_form(control, gateways, image, upstream, role):
     control.kube.apply(envoyfilter(role))
     try:
         wait_for(lambda: inline_firewall_first(gateway), READY_TIMEOUT, "the patched listener", gateway.proxy)
+        # The dump shows the new listener before every worker has switched to it.
+        wait_for(lambda: answers_as_readme(upstream, gateway, role, "h1"), READY_TIMEOUT, "the filter in force",
+                 gateway.proxy)
         [firewall] = [f for f in http_filters(gateway) if "cobrowse" in f["name"]]
         assert firewall["typed_config"]["config"]["vm_config"]["code"]["local"]["filename"] == WASM_PATH
         for proto in ("h1", "h2"):

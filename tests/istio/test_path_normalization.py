@@ -34,9 +34,9 @@ TARGETS = [row.target for row in HOSTILE] + UNIVERSAL
 
 # What istiod writes on the gateway's connection manager for each setting.
 HCM = {
-    "NONE": (False, False, None),
-    "BASE": (True, False, None),
-    "MERGE_SLASHES": (True, True, None),
+    "NONE": (False, False, "KEEP_UNCHANGED"),
+    "BASE": (True, False, "KEEP_UNCHANGED"),
+    "MERGE_SLASHES": (True, True, "KEEP_UNCHANGED"),
     "DECODE_AND_MERGE_SLASHES": (True, True, "UNESCAPE_AND_FORWARD"),
 }
 
@@ -54,7 +54,7 @@ def hcm_settings(gateway) -> tuple | None:
                     return (
                         bool(hcm.get("normalize_path")),
                         bool(hcm.get("merge_slashes")),
-                        hcm.get("path_with_escaped_slashes_action"),
+                        hcm.get("path_with_escaped_slashes_action", "KEEP_UNCHANGED"),
                     )
     return None
 
@@ -104,14 +104,15 @@ def rendered(table) -> str:
 
 
 def test_every_setting_was_measured_on_both_gateways(measured):
-    assert len(measured) == 2 * len(TARGETS)
+    assert len(measured) == 2 * len(set(TARGETS))
     assert all(set(answers) == set(NORMALIZATIONS) for answers in measured.values())
 
 
 def test_none_answers_as_the_shipped_configs(measured):
-    """NONE leaves the path as sent: every hostile row gets the shipped configs' status."""
+    """NONE leaves the path as sent: every hostile row gets the shipped configs' status, but
+    for a `#fragment`, which Istio's bootstrap has Envoy cut off (test_e2e_tables.py)."""
     for row in HOSTILE:
-        if row.raw_status is None:
+        if row.raw_status is None or b"#" in row.target:
             continue
         for role in ("external", "internal"):
             assert measured[(role, row.target)]["NONE"] == (row.raw_status, None), (role, row.target)
@@ -120,4 +121,6 @@ def test_none_answers_as_the_shipped_configs(measured):
 def test_docs_table_is_the_measured_one(measured):
     text = DOCS.read_text(encoding="utf-8")
     documented = text.split("<!-- measured: tests/istio -->\n", 1)[1].split("\n<!-- end -->", 1)[0]
-    assert documented.strip() == rendered(measured), "docs/istio.md should hold:\n" + rendered(measured)
+    table = rendered(measured)
+    (DOCS.parent.parent / "target" / "istio-path-normalization.md").write_text(table + "\n", encoding="utf-8")
+    assert documented.strip() == table, "docs/istio.md should hold (target/istio-path-normalization.md):\n" + table
