@@ -38,5 +38,7 @@ if ! have_all; then
     rm -rf "$out" && mv "$tmp" "$out"
     have_all || { echo "build finished but a binary is missing in $out" >&2; ls "$out" >&2; exit 1; }
     echo "control plane built in $((SECONDS - start)) s" >&2
+    # Binaries of earlier pins are not needed again.
+    find "$(dirname "$out")" -mindepth 1 -maxdepth 1 ! -name "$key" -exec rm -rf {} +
 fi
 echo "$out"
