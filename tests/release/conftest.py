@@ -21,7 +21,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-sys.path.insert(0, str(ROOT / "tests" / "delivery"))
 sys.path.insert(0, str(ROOT / "scripts" / "release"))
 
 REPOSITORY = "cobrowse-l7-firewall"

@@ -1,0 +1,74 @@
+"""The EnvoyFilter form (istio/envoyfilter-*.yaml, for meshes without WasmPlugin), applied
+through the API server in place of the role's WasmPlugin: istiod patches the gateway's
+listener, the firewall first in its chain, and the gateway answers as the README says.
+
+Only the module's path changes: the manifest reads it from a ConfigMap mounted at
+/var/local/lib/wasm-filters; here it is the file `make build` wrote."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from clients import exchange, target_of
+from conftest import READY_TIMEOUT, shipped, wait_for, wasmplugin
+from processes import WASM_PATH
+from test_delivery import README
+
+MOUNTED = "/var/local/lib/wasm-filters/cobrowse_l7_firewall.wasm"
+
+
+def envoyfilter(role: str) -> dict:
+    manifest = copy.deepcopy(shipped(f"envoyfilter-{role}.yaml"))
+    text = json.dumps(manifest)
+    assert MOUNTED in text
+    return json.loads(text.replace(MOUNTED, WASM_PATH))
+
+
+def http_filters(gateway) -> list[dict]:
+    dump = gateway.proxy.config_dump("dynamic_listeners")
+    for entry in dump.get("configs", []):
+        listener = entry.get("active_state", {}).get("listener", {})
+        if listener.get("address", {}).get("socket_address", {}).get("port_value") == gateway.port:
+            hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+            return hcm.get("http_filters", [])
+    return []
+
+
+def inline_firewall_first(gateway) -> bool:
+    filters = http_filters(gateway)
+    return bool(filters) and filters[0]["name"] == "cobrowse_l7_firewall" and "typed_config" in filters[0]
+
+
+def answers_as_readme(upstream, gateway, role: str, proto: str) -> bool:
+    for method, target, status, forwarded in README[role]:
+        response, received = exchange(upstream, gateway.port, proto, method, target)
+        if response.status != status or [target_of(e) for e in received] != ([forwarded] if forwarded else []):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("role", ["external", "internal"])
+def test_envoyfilter_form(control, gateways, image, upstream, role):
+    gateway = gateways[role]
+    control.kube.delete(wasmplugin(role, image))
+    control.kube.apply(envoyfilter(role))
+    try:
+        wait_for(lambda: inline_firewall_first(gateway), READY_TIMEOUT, "the patched listener", gateway.proxy)
+        # The dump shows the new listener before every worker has switched to it.
+        wait_for(lambda: answers_as_readme(upstream, gateway, role, "h1"), READY_TIMEOUT, "the filter in force",
+                 gateway.proxy)
+        [firewall] = [f for f in http_filters(gateway) if "cobrowse" in f["name"]]
+        assert firewall["typed_config"]["config"]["vm_config"]["code"]["local"]["filename"] == WASM_PATH
+        for proto in ("h1", "h2"):
+            for method, target, status, forwarded in README[role]:
+                response, received = exchange(upstream, gateway.port, proto, method, target)
+                assert response.status == status, (proto, target, response)
+                assert [target_of(e) for e in received] == ([forwarded] if forwarded else []), target
+    finally:
+        control.kube.delete(envoyfilter(role))
+        control.kube.apply(wasmplugin(role, image))
+        wait_for(lambda: not inline_firewall_first(gateway) and gateway.firewall(), READY_TIMEOUT,
+                 "the WasmPlugin back", gateway.proxy)
