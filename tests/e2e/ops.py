@@ -11,6 +11,7 @@ import contextlib
 import json
 import re
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,17 +184,24 @@ def access_lines(lines: list[str]) -> list[AccessLine]:
     return found
 
 
+def unique(target: bytes) -> bytes:
+    """`target` with a segment of its own before the query, so that its access line (which
+    has no query) is told apart from any other request's, even one flushed late."""
+    path, sep, query = target.partition(b"?")
+    return path + b"/u" + uuid.uuid4().hex[:12].encode() + sep + query
+
+
 def client_path(line: AccessLine) -> str:
     """The path the client sent: `original_path` on a rewrite, else `path` (never a query)."""
     return line.original if line.original != "-" else line.path
 
 
-def wait_for_access(envoy: Envoy, mark: int, path: str, count: int = 1) -> list[AccessLine]:
+def wait_for_access(envoy: Envoy, mark: int, path: str | None, count: int = 1) -> list[AccessLine]:
     """The access-log lines written after `mark` for the path `path` (as the client sent it,
-    without its query), once there are `count`."""
+    without its query; None: any path), once there are `count`."""
 
     def ready():
-        found = [a for a in access_lines(envoy.log_since(mark)) if client_path(a) == path]
+        found = [a for a in access_lines(envoy.log_since(mark)) if path is None or client_path(a) == path]
         return found if len(found) >= count else None
 
     found = wait_until(ready, TIMEOUT, f"{count} access-log line(s) for {path!r}", envoy)

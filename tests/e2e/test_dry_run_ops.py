@@ -74,6 +74,7 @@ SENT: dict[str, list[tuple]] = {"external": [], "internal": []}
 
 
 def check(envoy, upstream, name: str, proto, method, target, headers, decision) -> None:
+    target = ops.unique(target)
     mark, upstream_mark = envoy.log_mark(), upstream.mark()
     SENT[name].append((proto, method, target, headers, decision))
     response = send(ops.port(envoy), proto, method, target, list(headers))

@@ -65,15 +65,16 @@ def test_refusal_is_logged_and_counted_with_its_reason(external):
     envoy = external.envoy
     before = ops.firewall_counters(envoy)
     mark = envoy.log_mark()
+    path = ops.unique(b"/api/1/devices")
     with H2Connection(external.port) as conn:
-        assert conn.request("GET", b"/api/1/devices?logged=\x80").status == 400
+        assert conn.request("GET", path + b"?logged=\x80").status == 400
         # The connection stays usable: the filter answered, the codec did not reset.
-        assert conn.request("GET", b"/api/1/devices?logged=%80").status == 200
+        assert conn.request("GET", path + b"?logged=%80").status == 200
     line = ops.wait_for_filter_line(envoy, mark, "query_byte")
-    assert line.text == 'cobrowse-l7-firewall[external]: rejected query_byte: GET "/api/1/devices?logged=\\x80"'
+    assert line.text == f'cobrowse-l7-firewall[external]: rejected query_byte: GET "{path.decode()}?logged=\\x80"'
     # The refusal was logged before the second request was sent: once that one's line is
     # there, so is the refusal's.
-    lines = ops.wait_for_access(envoy, mark, "/api/1/devices", count=2)
+    lines = ops.wait_for_access(envoy, mark, path.decode(), count=2)
     (access,) = [a for a in lines if a.status == 400]
     assert access.decision == "rejected:query_byte"
     after = ops.firewall_counters(envoy)

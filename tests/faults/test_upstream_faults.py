@@ -78,7 +78,7 @@ def test_upstream_faults(kind, status, workdir):
             answers = {t: get(ops.port(envoy), t) for t in ALLOWED}
             refusals = {t: get(ops.port(envoy), t)[0] for t, _ in REFUSED}
             counters = ops.firewall_counters(envoy)
-            access = ops.wait_for_access(envoy, mark, "", len(ALLOWED) + len(REFUSED))
+            access = ops.wait_for_access(envoy, mark, None, len(ALLOWED) + len(REFUSED))
             lines = ops.filter_lines(envoy.log_since(mark))
     print(f"\nupstream {kind}: {sorted({s for s, _ in answers.values()})}, "
           f"details {sorted({a.record['response_code_details'] for a in access if a.status >= 500})}")
