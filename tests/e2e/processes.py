@@ -41,7 +41,9 @@ def require_file(path: str, hint: str) -> None:
         raise RuntimeError(f"{path} is missing: {hint}")
 
 
-def wait_until(condition, timeout: float, what: str, process: Process | None = None):
+def wait_until(condition, timeout: float, what: str, process: Process | None = None, interval: float = 0.02):
+    """`condition()` once it is true, polled every `interval` s; fails when `process` exits
+    or `timeout` passes."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -51,7 +53,7 @@ def wait_until(condition, timeout: float, what: str, process: Process | None = N
             raise RuntimeError(f"{what}: process exited with {process.popen.returncode}\n{process.log_tail()}")
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what}: not ready after {timeout}s\n{process.log_tail() if process else ''}")
-        time.sleep(0.02)
+        time.sleep(interval)
 
 
 class Process:

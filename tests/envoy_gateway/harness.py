@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,16 +104,7 @@ class Listener:
 
 def wait_for(condition, timeout: float, what: str, process=None):
     """wait_until, polling less often: each poll here is a request through a gateway."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if process is not None and process.popen.poll() is not None:
-            raise AssertionError(f"{what}: Envoy Gateway exited\n{process.log_tail()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(0.3)
+    return wait_until(condition, timeout, what, process, interval=0.3)
 
 
 def listener_config(dump: dict, port: int) -> dict:

@@ -16,7 +16,6 @@ import importlib.util
 import json
 import shutil
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import policy  # noqa: E402
 from fixtures import check_envoy, upstream, workdir  # noqa: E402, F401 (shared fixtures)
 from kube import Etcd, KubeAPIServer, free_port, make_certs  # noqa: E402
 from mesh import WASM_CACHE, GatewayProxy, Istiod, binaries, istio_crds  # noqa: E402
+from processes import wait_until  # noqa: E402
 
 ROLES = ("external", "internal")
 UPSTREAM_HOST = "demo-upstream.cobrowse.svc.cluster.local"
@@ -234,16 +234,8 @@ class Gateway(policy.OfRole):
 
 
 def wait_for(condition, timeout: float, what: str, process=None):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if process is not None and process.popen.poll() is not None:
-            raise RuntimeError(f"{what}: process exited\n{process.log_tail()}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what}: not after {timeout}s\n{process.log_tail() if process else ''}")
-        time.sleep(0.05)
+    """wait_until, polled every 50 ms."""
+    return wait_until(condition, timeout, what, process, interval=0.05)
 
 
 def start_gateway(control: ControlPlane, workdir: Path, role: str, registry, upstream, port: int = 0) -> Gateway:
