@@ -7,6 +7,9 @@ own (tests/browser registers tests/e2e's conftest, which carries them along).
 
 from __future__ import annotations
 
+import importlib.util
+from types import ModuleType
+
 import pytest
 
 from processes import ROOT, WASM_PATH, Envoy, Upstream, envoy_check, render
@@ -59,3 +62,12 @@ def shipped(role: str, upstream: Upstream) -> dict:
         listener_port=0,
         admin_port=0,
     )
+
+
+def load_image_fixtures() -> ModuleType:
+    """tests/image/conftest.py, loaded under its own name: its registry and image fixtures and
+    helpers, for the suites that push the module to a local registry."""
+    spec = importlib.util.spec_from_file_location("image_fixtures", ROOT / "tests" / "image" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

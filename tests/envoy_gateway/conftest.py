@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -37,7 +36,7 @@ import download as downloads  # noqa: E402
 import harness  # noqa: E402
 import policy  # noqa: E402
 import standalone  # noqa: E402
-from fixtures import check_envoy, shipped, start_envoy, upstream, workdir  # noqa: E402, F401 (shared fixtures)
+from fixtures import check_envoy, load_image_fixtures, shipped, start_envoy, upstream, workdir  # noqa: E402, F401 (shared fixtures)
 from processes import ENVOY, WASM_PATH  # noqa: E402
 
 ENVOY_VERSION: str | None = None
@@ -49,15 +48,7 @@ def pytest_sessionstart(session):
     ENVOY_VERSION = check_envoy()
 
 
-def _image_fixtures():
-    """tests/image/conftest.py, loaded under its own name: its registry and image fixtures."""
-    spec = importlib.util.spec_from_file_location("image_fixtures", ROOT / "tests" / "image" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-image_fixtures = _image_fixtures()
+image_fixtures = load_image_fixtures()
 image_layout = image_fixtures.image_layout
 registry = image_fixtures.registry
 

@@ -12,7 +12,6 @@ changes it.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import shutil
 import sys
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import policy  # noqa: E402
-from fixtures import check_envoy, upstream, workdir  # noqa: E402, F401 (shared fixtures)
+from fixtures import check_envoy, load_image_fixtures, upstream, workdir  # noqa: E402, F401 (shared fixtures)
 from kube import Etcd, KubeAPIServer, free_port, make_certs  # noqa: E402
 from mesh import WASM_CACHE, GatewayProxy, Istiod, binaries, istio_crds  # noqa: E402
 from processes import wait_until  # noqa: E402
@@ -38,15 +37,7 @@ WASM_TYPE = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
 READY_TIMEOUT = 60.0
 
 
-def _image_fixtures():
-    """tests/image/conftest.py, loaded under its own name: its registry and image fixtures."""
-    spec = importlib.util.spec_from_file_location("image_fixtures", ROOT / "tests" / "image" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-image_fixtures = _image_fixtures()
+image_fixtures = load_image_fixtures()
 image_layout = image_fixtures.image_layout
 registry = image_fixtures.registry
 module_bytes = image_fixtures.module_bytes

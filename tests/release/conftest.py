@@ -8,7 +8,6 @@ key pairs made for the run and never writes to a transparency log.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -23,18 +22,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(ROOT / "scripts" / "release"))
 
+from fixtures import load_image_fixtures  # noqa: E402
+
 REPOSITORY = "cobrowse-l7-firewall"
 
 
-def _image_fixtures():
-    """tests/image/conftest.py, loaded under its own name: its registry fixture and helpers."""
-    spec = importlib.util.spec_from_file_location("image_fixtures", ROOT / "tests" / "image" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-image_fixtures = _image_fixtures()
+image_fixtures = load_image_fixtures()
 registry = image_fixtures.registry
 run = image_fixtures.run
 
