@@ -126,8 +126,9 @@ istio-controlplane:
 
 # The shipped WasmPlugins applied through a real API server to a real istiod, pulled by a real
 # istio-agent into the wheel's Envoy: routes, hostile rows, WebSockets, each pathNormalization,
-# the plugin's lifecycle, the EnvoyFilter form (docs/istio.md).
-test-istio: build tools venv envoy-check istio-controlplane
+# the plugin's lifecycle, the EnvoyFilter form (docs/istio.md). What they deliver is the release
+# (make release: a committed tree), its manifests pinned to the local registry by digest.
+test-istio: build tools venv envoy-check istio-controlplane release
 	bash scripts/need-debian.sh umoci skopeo docker-registry openssl
 	$(PY) -m pytest -q tests/istio
 
@@ -160,7 +161,8 @@ test-compose: build tools venv
 # built from controlplanes/envoy-gateway (Go; cached under target/ by its go.sum), its Envoys
 # being $(ENVOY); the module from a local registry and over HTTPS (root: a mount namespace
 # gives Envoy Gateway's fixed Wasm server name a loopback address; docs/envoy-gateway.md).
-test-envoy-gateway: build tools venv envoy-check
+# What it delivers is the release (make release), its manifests pinned as for Istio.
+test-envoy-gateway: build tools venv envoy-check release
 	bash scripts/need-debian.sh umoci skopeo docker-registry
 	bash scripts/envoy-gateway/build.sh >/dev/null
 	$(PY) -m pytest -q tests/envoy_gateway

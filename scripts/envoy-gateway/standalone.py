@@ -123,27 +123,21 @@ def namespace() -> dict:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
 
 
-def image_policy(role: str, url: str, digest: str) -> dict:
-    """The shipped Image-form policy with its placeholders filled in as its comments ask:
-    the image's reference (without oci://) and its manifest digest in sha256."""
-    policy = shipped(FORMS["image"].format(role=role))
-    policy["spec"]["wasm"][0]["code"]["image"] = {"url": url.removeprefix("oci://"), "sha256": digest}
-    return policy
-
-
 CA_SECRET = "cobrowse-l7-firewall-download-ca"
 
 
 def http_policy(role: str, url: str, module: bytes, ca_pem: bytes | None = None) -> list[dict]:
     """The shipped HTTP-form policy with its placeholders filled in (the URL and the module's
-    SHA-256); with `ca_pem`, the URL's server certificate is checked against that CA, held in
-    a Secret the policy names (tls.caCertificateRef), as a private download server needs."""
+    SHA-256); with `ca_pem`, trusting() the download server's CA."""
     policy = shipped(FORMS["http"].format(role=role))
-    http = policy["spec"]["wasm"][0]["code"]["http"]
-    http.update(url=url, sha256=hashlib.sha256(module).hexdigest())
-    if ca_pem is None:
-        return [policy]
-    http["tls"] = {"caCertificateRef": {"kind": "Secret", "name": CA_SECRET}}
+    policy["spec"]["wasm"][0]["code"]["http"].update(url=url, sha256=hashlib.sha256(module).hexdigest())
+    return [policy] if ca_pem is None else trusting(policy, ca_pem)
+
+
+def trusting(policy: dict, ca_pem: bytes) -> list[dict]:
+    """An HTTP-form policy whose URL's server certificate is checked against `ca_pem`, held in
+    a Secret the policy names (tls.caCertificateRef), as a private download server needs."""
+    policy["spec"]["wasm"][0]["code"]["http"]["tls"] = {"caCertificateRef": {"kind": "Secret", "name": CA_SECRET}}
     secret = {
         "apiVersion": "v1",
         "kind": "Secret",

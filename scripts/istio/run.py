@@ -1,6 +1,6 @@
 """`make run-istio`: the tests/istio setup left running. etcd, kube-apiserver, istiod and a
 gateway per role (pilot-agent proxy router with the wheel's Envoy), the module image in a
-local registry, the shipped WasmPlugins applied through the API server; the demo upstream
+local registry, the shipped WasmPlugins pinned to it by digest and applied through the API server; the demo upstream
 behind both gateways. Prints each role's URL and admin port as `make run` does; Ctrl-C or
 SIGTERM stops everything it started.
 """
@@ -8,7 +8,6 @@ SIGTERM stops everything it started.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import signal
 import sys
@@ -21,22 +20,28 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(ROOT / "tests" / "istio"))
 
 import conftest  # noqa: E402 (tests/istio's harness)
+import released  # noqa: E402
 from processes import Upstream  # noqa: E402
 
 
 def push_image(workdir: Path, registry) -> dict:
+    """The module `make build` wrote, as `make image` packs it, pushed to the registry, and the
+    WasmPlugins pinned to it by digest with the release's tool (scripts/release/manifests.py)."""
     layout = workdir / "image"
+    version = released.cargo_version()
     conftest.image_fixtures.run(
-        ["bash", str(ROOT / "scripts" / "build-image.sh"), conftest.image_fixtures.WASM_PATH, str(layout), conftest.TAG]
+        ["bash", str(ROOT / "scripts" / "build-image.sh"), conftest.image_fixtures.WASM_PATH, str(layout), version]
     )
-    index = json.loads((layout / "index.json").read_text())
-    [entry] = index["manifests"]
+    repository = f"127.0.0.1:{registry.port}/{released.REPOSITORY}"
     conftest.image_fixtures.run(
-        ["skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false", f"oci:{layout}:{conftest.TAG}",
-         registry.reference()]
+        ["skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false", f"oci:{layout}:{version}",
+         f"docker://{repository}:{version}"]
     )
-    return {"url": "oci://" + registry.reference().removeprefix("docker://"),
-            "sha256": entry["digest"].partition(":")[2]}
+    build = released.Release(workdir, version)  # a layout and module laid out as a release's
+    (workdir / build.wasm.name).write_bytes(Path(conftest.image_fixtures.WASM_PATH).read_bytes())
+    pinned = released.pin(build, repository, "http://127.0.0.1:9/unused.wasm", workdir / "manifests")
+    spec = pinned["wasmplugin-external.yaml"]["spec"]
+    return {"url": spec["url"], "sha256": spec["sha256"], "pinned": pinned}
 
 
 def main() -> int:

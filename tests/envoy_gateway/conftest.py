@@ -10,16 +10,17 @@ path to the demo upstream:
   defaults                              no policy at all: Envoy Gateway's own path settings.
 The `reference` Envoys run the shipped envoy/*.yaml: the contract's answer for any path.
 
-The module reaches Envoy Gateway in both forms: the OCI image `make image` builds, pushed to a
-local registry (tests/image's fixtures), and the file over HTTPS from a server whose certificate
-is made for the run. The tests from tests/e2e imported here get these listeners as theirs.
+The release (`make release`) reaches Envoy Gateway in both forms, through its manifests pinned
+by scripts/release/manifests.py: its OCI image pushed to a local registry (tests/image's
+fixtures) and pulled by digest, and its .wasm over HTTPS from a server whose certificate is
+made for the run. The tests from tests/e2e imported here get these listeners as theirs.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
-import json
 import sys
 from pathlib import Path
 
@@ -35,9 +36,10 @@ import certificate  # noqa: E402
 import download as downloads  # noqa: E402
 import harness  # noqa: E402
 import policy  # noqa: E402
+import released  # noqa: E402
 import standalone  # noqa: E402
 from fixtures import check_envoy, load_image_fixtures, shipped, start_envoy, upstream, workdir  # noqa: E402, F401 (shared fixtures)
-from processes import ENVOY, WASM_PATH  # noqa: E402
+from processes import ENVOY  # noqa: E402
 
 ENVOY_VERSION: str | None = None
 GATEWAYS = ("cobrowse-external", "cobrowse-internal", "probe", "defaults")
@@ -49,30 +51,25 @@ def pytest_sessionstart(session):
 
 
 image_fixtures = load_image_fixtures()
-image_layout = image_fixtures.image_layout
 registry = image_fixtures.registry
 
 
 @pytest.fixture(scope="session")
-def module_bytes() -> bytes:
-    return Path(WASM_PATH).read_bytes()
+def release() -> released.Release:
+    found = released.find()
+    if found is None:
+        pytest.fail(released.missing_message())  # never a skip: nothing would be delivered
+    return found
 
 
 @pytest.fixture(scope="session")
-def image(image_layout, registry) -> dict:
-    """The image pushed as a user does (`make image PUSH=…`): its URL and manifest digest."""
-    index = json.loads((image_layout / "index.json").read_text())
-    tag = image_fixtures.TAG
-    [entry] = [m for m in index["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == tag]
-    image_fixtures.run(
-        ["skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false", f"oci:{image_layout}:{tag}", registry.reference()]
-    )
-    return {"url": registry.reference().removeprefix("docker://"), "sha256": entry["digest"].partition(":")[2]}
+def module_bytes(release) -> bytes:
+    return release.wasm.read_bytes()
 
 
 @pytest.fixture(scope="session")
 def download(workdir, module_bytes):
-    """The module published over HTTPS, as the HTTP form's URL names it."""
+    """The released module published over HTTPS, as the HTTP form's URL names it."""
     cert, key = certificate.self_signed(workdir / "download-tls")
     server = downloads.HttpsFileServer(cert, key)
     server.files["/cobrowse_l7_firewall.wasm"] = module_bytes
@@ -80,14 +77,27 @@ def download(workdir, module_bytes):
     server.stop()
 
 
-def policies(form: str, image: dict, download, module: bytes) -> list[dict]:
-    """The shipped EnvoyExtensionPolicies of both roles in one code form, filled in."""
+@pytest.fixture(scope="session")
+def image(release, registry, download, tmp_path_factory) -> dict:
+    """The release's image pushed to the local registry, and its manifests pinned to it and to
+    the download URL (scripts/release/manifests.py): the image form pulls by digest."""
+    repository = released.push(release, registry.port)
+    url = download.url("/cobrowse_l7_firewall.wasm")
+    pinned = released.pin(release, repository, url, tmp_path_factory.mktemp("pinned"))
+    code = pinned["extensionpolicy-external.yaml"]["spec"]["wasm"][0]["code"]["image"]
+    return {"url": code["url"], "sha256": code["sha256"], "pinned": pinned}
+
+
+def policies(form: str, image: dict, download) -> list[dict]:
+    """The release's EnvoyExtensionPolicies of both roles in one code form, as pinned; the
+    HTTP form also trusts the download server's CA, made for the run."""
     docs = []
     for role in standalone.ROLES:
         if form == "image":
-            docs.append(standalone.image_policy(role, image["url"], image["sha256"]))
+            docs.append(copy.deepcopy(image["pinned"][f"extensionpolicy-{role}.yaml"]))
         else:
-            docs += standalone.http_policy(role, download.url("/cobrowse_l7_firewall.wasm"), module, download.ca_pem)
+            pinned = copy.deepcopy(image["pinned"][f"extensionpolicy-{role}-http.yaml"])
+            docs += standalone.trusting(pinned, download.ca_pem)
     return docs
 
 
@@ -147,13 +157,13 @@ def eg_binary() -> Path:
 
 
 @pytest.fixture(scope="session")
-def deployment(workdir, upstream, eg_binary, image, download, module_bytes):
+def deployment(workdir, upstream, eg_binary, image, download):
     ports = {name: image_fixtures.free_port() for name in GATEWAYS}
     resources = {
         "00-class": [standalone.namespace(), *standalone.gateway_class(ENVOY_VERSION)],
         "10-gateways": [doc for name in GATEWAYS for doc in standalone.gateway(name, ports[name], upstream.port)],
         "20-traffic": traffic_policies(),
-        "30-firewall": policies("image", image, download, module_bytes),
+        "30-firewall": policies("image", image, download),
     }
     eg = harness.EnvoyGateway(workdir / "envoy-gateway", eg_binary, ENVOY, ENVOY_VERSION, resources)
     try:
@@ -168,10 +178,10 @@ def deployment(workdir, upstream, eg_binary, image, download, module_bytes):
 
 
 @pytest.fixture(scope="session", params=["image", "http"])
-def form(request, deployment, image, download, module_bytes) -> str:
+def form(request, deployment, image, download) -> str:
     """The code form the firewall Gateways run: the Image policies, then the HTTP ones."""
     if deployment.form != request.param:
-        deployment.eg.apply("30-firewall", policies(request.param, image, download, module_bytes))
+        deployment.eg.apply("30-firewall", policies(request.param, image, download))
         deployment.wait_for_module(original_url(request.param, image, download))
         deployment.form = request.param
     return request.param

@@ -27,11 +27,11 @@ def external_policy(docs: list[dict]) -> dict:
 
 
 @pytest.fixture
-def change(deployment, image, download, module_bytes):
+def change(deployment, image, download):
     """change(edit) -> Traffic: the current form's policies with the external one edited,
     written while traffic flows; the shipped policies are restored afterwards."""
     form = deployment.form or "image"
-    shipped = policies(form, image, download, module_bytes)
+    shipped = policies(form, image, download)
     port = deployment.ports["cobrowse-external"]
     started: list[Traffic] = []
 

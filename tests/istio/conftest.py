@@ -12,7 +12,6 @@ changes it.
 from __future__ import annotations
 
 import copy
-import json
 import shutil
 import sys
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import policy  # noqa: E402
+import released  # noqa: E402
 from fixtures import check_envoy, load_image_fixtures, upstream, workdir  # noqa: E402, F401 (shared fixtures)
 from kube import Etcd, KubeAPIServer, free_port, make_certs  # noqa: E402
 from mesh import WASM_CACHE, GatewayProxy, Istiod, binaries, istio_crds  # noqa: E402
@@ -38,10 +38,7 @@ READY_TIMEOUT = 60.0
 
 
 image_fixtures = load_image_fixtures()
-image_layout = image_fixtures.image_layout
 registry = image_fixtures.registry
-module_bytes = image_fixtures.module_bytes
-TAG = image_fixtures.TAG
 
 
 def pytest_sessionstart(session):
@@ -49,15 +46,45 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture(scope="session")
-def image(image_layout, registry) -> dict:
-    """The image pushed as a user does (`make image PUSH=…`): its URL and manifest digest."""
-    index = json.loads((image_layout / "index.json").read_text())
-    [entry] = [m for m in index["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == TAG]
-    image_fixtures.run(
-        ["skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false", f"oci:{image_layout}:{TAG}",
-         registry.reference()]
-    )
-    return {"url": "oci://" + registry.reference().removeprefix("docker://"), "sha256": entry["digest"].partition(":")[2]}
+def release() -> released.Release:
+    found = released.find()
+    if found is None:
+        pytest.fail(released.missing_message())  # never a skip: nothing would be delivered
+    return found
+
+
+@pytest.fixture(scope="session")
+def module_bytes(release) -> bytes:
+    return release.wasm.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def download(release):
+    """The release's files over plain HTTP, where the pinned EnvoyFilter's URL points."""
+    server = image_fixtures.FileServer(release.dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pinned(release, registry, download, tmp_path_factory) -> dict[str, dict]:
+    """The release's manifests pinned to the local registry it was pushed to (`make release
+    RELEASE_IMAGE=…` pins them the same way to a user's), by file name."""
+    repository = released.push(release, registry.port)
+    wasm_url = f"http://127.0.0.1:{download.port}/{release.wasm.name}"
+    return released.pin(release, repository, wasm_url, tmp_path_factory.mktemp("pinned"))
+
+
+@pytest.fixture(scope="session")
+def image(pinned) -> dict:
+    """The pinned image as the WasmPlugins name it (`oci://REPOSITORY@sha256:DIGEST` and their
+    `sha256`, the manifest digest), the .wasm file's SHA-256 the EnvoyFilter holds, and every
+    pinned manifest."""
+    spec = pinned["wasmplugin-external.yaml"]["spec"]
+    (extension,) = [p for p in pinned["envoyfilter-external.yaml"]["spec"]["configPatches"]
+                    if p["applyTo"] == "EXTENSION_CONFIG"]
+    remote = extension["patch"]["value"]["typed_config"]["config"]["vm_config"]["code"]["remote"]
+    return {"url": spec["url"], "sha256": spec["sha256"], "wasm_sha256": remote["sha256"], "pinned": pinned}
 
 
 def shipped(name: str) -> dict:
@@ -65,9 +92,9 @@ def shipped(name: str) -> dict:
 
 
 def wasmplugin(role: str, image: dict, **spec) -> dict:
-    """The shipped WasmPlugin with its placeholders filled in as its comments tell the user."""
-    plugin = copy.deepcopy(shipped(f"wasmplugin-{role}.yaml"))
-    plugin["spec"].update({"url": image["url"], "sha256": image["sha256"], **spec})
+    """The release's WasmPlugin for `role`, pinned to the image by digest; `spec` changes it."""
+    plugin = copy.deepcopy(image["pinned"][f"wasmplugin-{role}.yaml"])
+    plugin["spec"].update(spec)
     return plugin
 
 

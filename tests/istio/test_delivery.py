@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from clients import exchange, target_of
+from conftest import wasmplugin
 from mesh import WASM_CACHE
 from processes import ROOT
 
@@ -56,9 +57,12 @@ def test_module_arrives_over_ecds_from_istiod_as_the_file_the_agent_fetched(gate
     code = config["vm_config"]["code"]
     assert "remote" not in code, code
     path = Path(code["local"]["filename"])
-    # The agent's cache: <sha256 of the image URL without tag>/<manifest digest>.wasm.
+    # The release's pinned manifest pulls by digest: oci://REPOSITORY@sha256:<manifest digest>.
+    repository, _, digest = image["url"].partition("@")
+    applied = gateway.control.kube.get(wasmplugin(gateway.role, image))
+    assert applied["spec"]["url"] == image["url"] and digest == f"sha256:{image['sha256']}", applied["spec"]
+    # The agent's cache: <sha256 of the image URL without tag or digest>/<manifest digest>.wasm.
     assert path.parent.parent == WASM_CACHE, path
-    repository = image["url"].rsplit(":", 1)[0]
     assert path.parent.name == hashlib.sha256(repository.encode()).hexdigest(), path
     assert path.name == f"{image['sha256']}.wasm", path
     assert path.read_bytes() == module_bytes

@@ -2,18 +2,22 @@
 through the API server in place of the role's WasmPlugin: istiod patches the gateway's
 listener, the firewall first in its chain, and the gateway answers as the README says.
 
-Only the module's path changes: the manifest reads it from a ConfigMap mounted at
-/var/local/lib/wasm-filters; here it is the file `make build` wrote."""
+Two forms: the shipped one, whose module is a file (a ConfigMap mounted at
+/var/local/lib/wasm-filters; here the file `make build` wrote), and the release's pinned one
+(scripts/release/manifests.py), served over ECDS with the module's URL and its .wasm SHA-256,
+which the istio-agent downloads and checks before Envoy sees a local file."""
 
 from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 
 from clients import exchange, target_of
 from conftest import READY_TIMEOUT, shipped, wait_for, wasmplugin
+from mesh import WASM_CACHE
 from processes import WASM_PATH
 from test_delivery import README
 
@@ -72,3 +76,45 @@ def test_envoyfilter_form(control, gateways, image, upstream, role):
         control.kube.apply(wasmplugin(role, image))
         wait_for(lambda: not inline_firewall_first(gateway) and gateway.firewall(), READY_TIMEOUT,
                  "the WasmPlugin back", gateway.proxy)
+
+
+def ecds_firewall(gateway, name: str) -> dict | None:
+    return next((f for f in gateway.ecds_filters() if f.get("name") == name), None)
+
+
+def listener_discovers_first(gateway, name: str) -> bool:
+    filters = http_filters(gateway)
+    return bool(filters) and filters[0]["name"] == name and "config_discovery" in filters[0]
+
+
+@pytest.mark.parametrize("role", ["external", "internal"])
+def test_pinned_envoyfilter_form(control, gateways, image, upstream, download, module_bytes, role):
+    gateway = gateways[role]
+    pinned = image["pinned"][f"envoyfilter-{role}.yaml"]
+    name = f"cobrowse_l7_firewall_{role}"
+    requested = len(download.requested)
+    control.kube.delete(wasmplugin(role, image))
+    control.kube.apply(pinned)
+    try:
+        wait_for(lambda: listener_discovers_first(gateway, name) and ecds_firewall(gateway, name), READY_TIMEOUT,
+                 "the pinned filter over ECDS", gateway.proxy)
+        wait_for(lambda: answers_as_readme(upstream, gateway, role, "h1"), READY_TIMEOUT, "the filter in force",
+                 gateway.proxy)
+        code = ecds_firewall(gateway, name)["typed_config"]["config"]["vm_config"]["code"]
+        # The agent fetched the URL, checked the .wasm's SHA-256 and handed Envoy its file.
+        assert "remote" not in code, code
+        path = Path(code["local"]["filename"])
+        assert path.parent.parent == WASM_CACHE and path.name == f"{image['wasm_sha256']}.wasm", path
+        assert path.read_bytes() == module_bytes
+        assert "/cobrowse_l7_firewall.wasm" in download.requested[requested:]
+        for proto in ("h1", "h2"):
+            for method, target, status, forwarded in README[role]:
+                response, received = exchange(upstream, gateway.port, proto, method, target)
+                assert response.status == status, (proto, target, response)
+                assert [target_of(e) for e in received] == ([forwarded] if forwarded else []), target
+    finally:
+        control.kube.delete(pinned)
+        control.kube.apply(wasmplugin(role, image))
+        wait_for(lambda: not listener_discovers_first(gateway, name) and gateway.firewall()
+                 and answers_as_readme(upstream, gateway, role, "h1"),
+                 READY_TIMEOUT, "the WasmPlugin back", gateway.proxy)
