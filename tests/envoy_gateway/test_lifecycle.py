@@ -135,6 +135,22 @@ def test_a_wrong_sha256_turns_the_routes_into_500(change):
     print(f"500 from {old_then_500(traffic):.2f} s")
 
 
+@pytest.mark.parametrize("form", ["image"], indirect=True)
+def test_the_modules_own_sha256_in_the_image_form_is_a_wrong_one(form, change, image):
+    """For an Image source Envoy Gateway compares `sha256` with the image's manifest digest:
+    the .wasm file's SHA-256 there, the swap scripts/release/manifests.py refuses to write,
+    fails as any wrong value does."""
+    pinned_http = image["pinned"]["extensionpolicy-external-http.yaml"]
+    module_sha256 = pinned_http["spec"]["wasm"][0]["code"]["http"]["sha256"]
+    assert module_sha256 != image["sha256"]
+
+    def module_sha256_for_the_image(policy, _docs):
+        policy["spec"]["wasm"][0]["code"]["image"]["sha256"] = module_sha256
+
+    traffic = change(module_sha256_for_the_image, until=lambda t: t.first(DEVICES, 500) is not None)
+    print(f"500 from {old_then_500(traffic):.2f} s")
+
+
 def test_an_unreachable_module_keeps_the_old_policy_while_retried_then_500(change):
     """Envoy Gateway retries the download (5 attempts), the old policy answering meanwhile;
     then 500 on every route the policy covers."""
