@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,3 +100,17 @@ def pin(release: Release, image: str, wasm_url: str, out: Path) -> dict[str, dic
     if result.returncode != 0:
         raise RuntimeError(f"manifests.py exited {result.returncode}: {result.stderr}")
     return {p.name: yaml.safe_load(p.read_text()) for p in sorted(out.glob("*.yaml"))}
+
+
+@pytest.fixture(scope="session")
+def release() -> Release:
+    found = find()
+    if found is None:
+        pytest.fail(missing_message())  # never a skip: nothing would be checked
+    return found
+
+
+@pytest.fixture(scope="session")
+def module_bytes(release) -> bytes:
+    """The released module, for the suites that deliver the release."""
+    return release.wasm.read_bytes()

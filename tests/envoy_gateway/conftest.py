@@ -37,6 +37,7 @@ import download as downloads  # noqa: E402
 import harness  # noqa: E402
 import policy  # noqa: E402
 import released  # noqa: E402
+from released import module_bytes, release  # noqa: E402, F401 (shared fixtures)
 import standalone  # noqa: E402
 from fixtures import check_envoy, load_image_fixtures, shipped, start_envoy, upstream, workdir  # noqa: E402, F401 (shared fixtures)
 from processes import ENVOY  # noqa: E402
@@ -52,19 +53,6 @@ def pytest_sessionstart(session):
 
 image_fixtures = load_image_fixtures()
 registry = image_fixtures.registry
-
-
-@pytest.fixture(scope="session")
-def release() -> released.Release:
-    found = released.find()
-    if found is None:
-        pytest.fail(released.missing_message())  # never a skip: nothing would be delivered
-    return found
-
-
-@pytest.fixture(scope="session")
-def module_bytes(release) -> bytes:
-    return release.wasm.read_bytes()
 
 
 @pytest.fixture(scope="session")

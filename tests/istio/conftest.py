@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import policy  # noqa: E402
 import released  # noqa: E402
+from released import module_bytes, release  # noqa: E402, F401 (shared fixtures)
 from fixtures import check_envoy, load_image_fixtures, upstream, workdir  # noqa: E402, F401 (shared fixtures)
 from kube import Etcd, KubeAPIServer, free_port, make_certs  # noqa: E402
 from mesh import WASM_CACHE, GatewayProxy, Istiod, binaries, istio_crds  # noqa: E402
@@ -43,19 +44,6 @@ registry = image_fixtures.registry
 
 def pytest_sessionstart(session):
     check_envoy()
-
-
-@pytest.fixture(scope="session")
-def release() -> released.Release:
-    found = released.find()
-    if found is None:
-        pytest.fail(released.missing_message())  # never a skip: nothing would be delivered
-    return found
-
-
-@pytest.fixture(scope="session")
-def module_bytes(release) -> bytes:
-    return release.wasm.read_bytes()
 
 
 @pytest.fixture(scope="session")

@@ -54,6 +54,14 @@ def answers_as_readme(upstream, gateway, role: str, proto: str) -> bool:
     return True
 
 
+def assert_answers_as_readme(upstream, gateway, role: str) -> None:
+    for proto in ("h1", "h2"):
+        for method, target, status, forwarded in README[role]:
+            response, received = exchange(upstream, gateway.port, proto, method, target)
+            assert response.status == status, (proto, target, response)
+            assert [target_of(e) for e in received] == ([forwarded] if forwarded else []), target
+
+
 @pytest.mark.parametrize("role", ["external", "internal"])
 def test_envoyfilter_form(control, gateways, image, upstream, role):
     gateway = gateways[role]
@@ -66,11 +74,7 @@ def test_envoyfilter_form(control, gateways, image, upstream, role):
                  gateway.proxy)
         [firewall] = [f for f in http_filters(gateway) if "cobrowse" in f["name"]]
         assert firewall["typed_config"]["config"]["vm_config"]["code"]["local"]["filename"] == WASM_PATH
-        for proto in ("h1", "h2"):
-            for method, target, status, forwarded in README[role]:
-                response, received = exchange(upstream, gateway.port, proto, method, target)
-                assert response.status == status, (proto, target, response)
-                assert [target_of(e) for e in received] == ([forwarded] if forwarded else []), target
+        assert_answers_as_readme(upstream, gateway, role)
     finally:
         control.kube.delete(envoyfilter(role))
         control.kube.apply(wasmplugin(role, image))
@@ -107,11 +111,7 @@ def test_pinned_envoyfilter_form(control, gateways, image, upstream, download, m
         assert path.parent.parent == WASM_CACHE and path.name == f"{image['wasm_sha256']}.wasm", path
         assert path.read_bytes() == module_bytes
         assert "/cobrowse_l7_firewall.wasm" in download.requested[requested:]
-        for proto in ("h1", "h2"):
-            for method, target, status, forwarded in README[role]:
-                response, received = exchange(upstream, gateway.port, proto, method, target)
-                assert response.status == status, (proto, target, response)
-                assert [target_of(e) for e in received] == ([forwarded] if forwarded else []), target
+        assert_answers_as_readme(upstream, gateway, role)
     finally:
         control.kube.delete(pinned)
         control.kube.apply(wasmplugin(role, image))

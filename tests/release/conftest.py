@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "scripts" / "release"))
 
 import released  # noqa: E402
 from fixtures import load_image_fixtures  # noqa: E402
-from released import Release  # noqa: E402
+from released import release  # noqa: E402, F401 (shared fixture)
 
 image_fixtures = load_image_fixtures()
 registry = image_fixtures.registry
@@ -30,15 +30,6 @@ run = image_fixtures.run
 
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture(scope="session")
-def release() -> Release:
-    found = released.find()
-    if found is None:
-        # Never a skip: without a release nothing would be checked.
-        pytest.fail(released.missing_message())
-    return found
 
 
 @pytest.fixture(scope="session")
