@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-import released
 from conftest import ROOT, image_fixtures, manifest_digest, sha256_file
+from released import MANIFESTS_PY, pin
 
 sys.path.insert(0, str(ROOT / "tests" / "manifests"))
 from test_istio_manifests import errors_against, l7fw, l7fw_check  # noqa: E402, F401 (l7fw is a fixture)
@@ -34,7 +34,7 @@ WASM_URL = "https://downloads.example.com/cobrowse-l7-firewall/cobrowse_l7_firew
 
 
 def write(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(released.MANIFESTS_PY), *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, str(MANIFESTS_PY), *args], capture_output=True, text=True, timeout=60)
 
 
 def load(directory: Path) -> dict[str, dict]:
@@ -62,7 +62,7 @@ def released(release) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def local(release, pushed, tmp_path_factory) -> dict[str, dict]:
     """The manifests re-pinned to the local registry, as a user does for their own."""
-    return released.pin(release, pushed, WASM_URL, tmp_path_factory.mktemp("manifests"))
+    return pin(release, pushed, WASM_URL, tmp_path_factory.mktemp("manifests"))
 
 
 def test_every_manifest_is_valid_against_its_crd_schema(released):

@@ -56,6 +56,19 @@ DRAIN = ["--drain-time-s", "2"]
 TRAP_SIGNS = ("wasm trap", "Function: proxy_on", "panicked", "Uncaught", "Failed", "reload")
 
 
+# What can hold memory beside the requests in flight, sampled with it so that a step in the
+# memory curves can be put down to one of them: listeners still draining after an LDS update
+# (each with its filter chain and its VMs), the Wasm VMs alive, downstream connections open.
+HOLDERS = {
+    "listeners_draining": r"^listener_manager\.total_listeners_draining$",
+    "vms": r"^wasm\.envoy\.wasm\.runtime\.v8\.active$",
+    "connections": r"^listener\..*\.downstream_cx_active$",
+}
+SAMPLED = (r"^(server\.memory_(allocated|heap_size)|wasmcustom\.cobrowse_l7fw\.vm_memory_bytes"
+           r"|listener_manager\.total_listeners_draining|wasm\.envoy\.wasm\.runtime\.v8\.active"
+           r"|listener\..*\.downstream_cx_active)$")
+
+
 def stats(envoy: Gateway, pattern: str) -> dict[str, int]:
     return envoy.stats(pattern)
 
@@ -70,14 +83,16 @@ def sampler(envoy: Gateway, tally: Tally, stop: threading.Event, every: float, o
     """Samples memory every `every` seconds and pushes a policy change every `change_every`."""
     version, next_change = 0, time.monotonic() + change_every
     with open(csv_path, "w", encoding="utf-8") as csv:
-        csv.write("seconds,requests,changes,allocated,heap,rss,vm_memory\n")
+        csv.write("seconds,requests,changes,allocated,heap,rss,vm_memory," + ",".join(HOLDERS) + "\n")
         while True:
-            memory = stats(envoy, r"^(server\.memory_(allocated|heap_size)|wasmcustom\.cobrowse_l7fw\.vm_memory_bytes)$")
+            memory = stats(envoy, SAMPLED)
             s = {"t": time.monotonic() - t0, "requests": tally.total(), "changes": version, "rss": rss(envoy.popen.pid),
                  "allocated": memory["server.memory_allocated"], "heap": memory["server.memory_heap_size"],
-                 "vm_memory": memory.get("wasmcustom.cobrowse_l7fw.vm_memory_bytes", 0)}
+                 "vm_memory": memory.get("wasmcustom.cobrowse_l7fw.vm_memory_bytes", 0),
+                 **{column: sum(v for k, v in memory.items() if re.match(p, k)) for column, p in HOLDERS.items()}}
             out.append(s)
-            csv.write(f"{s['t']:.1f},{s['requests']},{version},{s['allocated']},{s['heap']},{s['rss']},{s['vm_memory']}\n")
+            csv.write(f"{s['t']:.1f},{s['requests']},{version},{s['allocated']},{s['heap']},{s['rss']},{s['vm_memory']},"
+                      + ",".join(str(s[c]) for c in HOLDERS) + "\n")
             csv.flush()
             while change_every and time.monotonic() >= next_change:
                 version += 1
@@ -227,10 +242,11 @@ def report(tally: Tally, samples: list, elapsed: float, hung: bool, before: dict
     if bad:
         failures.append("Envoy log:\n    " + "\n    ".join(bad[:10]))
 
-    print("memory (MiB):     t  requests changes  allocated   heap    RSS  VM memory")
+    print("memory (MiB):     t  requests changes  allocated   heap    RSS  VM memory  draining  VMs  connections")
     for s in samples[:: max(1, len(samples) // 40)]:
         print(f"              {s['t']:5.0f} {s['requests']:9} {s['changes']:7} {s['allocated'] / MiB:10.1f} "
-              f"{s['heap'] / MiB:6.1f} {s['rss'] / MiB:6.1f} {s['vm_memory'] / MiB:10.2f}")
+              f"{s['heap'] / MiB:6.1f} {s['rss'] / MiB:6.1f} {s['vm_memory'] / MiB:10.2f} "
+              f"{s['listeners_draining']:9} {s['vms']:4} {s['connections']:12}")
     if len(steady_samples(samples)) < 6:
         failures.append("too few memory samples after warm-up: run longer (SOAK_SECONDS)")
     else:
