@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "envoy"))
 import certificate
+import stopping
 import render
 
 ENVOY = os.environ.get("ENVOY") or str(ROOT / ".venv" / "bin" / "envoy")
@@ -123,9 +124,7 @@ def main() -> int:
 
     # Ctrl-C, SIGTERM or a closed terminal: leave through `finally`, which stops every child.
     # (SIGINT is set explicitly: a shell may start a background job with it ignored.)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda *_: sys.exit(0))
+    stopping.exit_on_signals()
     workdir = Path(tempfile.mkdtemp(prefix="cobrowse-l7-firewall-run-"))
     try:
         first: list[str] = []

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT / "envoy"))
 import certificate  # noqa: E402
 import download  # noqa: E402
 import run  # noqa: E402 (make run's process handling)
+import stopping  # noqa: E402
 import standalone  # noqa: E402
 
 
@@ -72,9 +72,7 @@ def main() -> int:
     binary = standalone.build()
     version = envoy_version(run.ENVOY)
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda *_: sys.exit(0))
+    stopping.exit_on_signals()
     workdir = Path(tempfile.mkdtemp(prefix="cobrowse-l7-firewall-envoy-gateway-"))
     server = None
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -18,8 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(ROOT / "tests" / "istio"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 import conftest  # noqa: E402 (tests/istio's harness)
+import stopping  # noqa: E402
 import released  # noqa: E402
 from processes import Upstream  # noqa: E402
 
@@ -50,9 +51,7 @@ def main() -> int:
     parser.add_argument("--internal-port", type=int, default=10001)
     parser.add_argument("--normalization", default="NONE", help="meshConfig pathNormalization")
     args = parser.parse_args()
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda *_: sys.exit(0))
+    stopping.exit_on_signals()
     workdir = Path(tempfile.mkdtemp(prefix="cobrowse-l7-firewall-istio-"))
     # The agent's module cache is a fixed host path: removed at the end if this run made it.
     made = None if conftest.WASM_CACHE.parent.exists() else conftest.WASM_CACHE.parent

@@ -58,4 +58,4 @@ def failures(tally: Tally) -> list[str]:
 
 
 def requests(tally: Tally) -> int:
-    return sum(v for k, v in tally.answers.items() if k[1] != "ws_message")
+    return tally.total()

@@ -196,7 +196,7 @@ def report(tally: Tally, samples: list, elapsed: float, hung: bool, before: dict
            upstream: tuple[int, list[bytes]]) -> int:
     failures = []
     answers = {k: v for k, v in tally.answers.items() if k[1] != "ws_message"}
-    requests = sum(answers.values())
+    requests = tally.total()
     messages = sum(v for k, v in tally.answers.items() if k[1] == "ws_message")
     print(f"soak: {elapsed:.0f} s, {requests} requests and upgrades ({requests / elapsed:.0f}/s), "
           f"{messages} WebSocket messages echoed")

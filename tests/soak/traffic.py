@@ -143,8 +143,10 @@ class Tally:
             (self.errors if counts else self.notes)[what] += 1
 
     def total(self) -> int:
+        """HTTP requests and upgrades answered; the messages echoed on open WebSockets are
+        counted apart (kind "ws_message"): the filter never sees them."""
         with self.lock:
-            return sum(self.answers.values())
+            return sum(v for (_, kind, _), v in self.answers.items() if kind != "ws_message")
 
 
 def http_worker(listener: str, port: int, proto: str, stop: threading.Event, tally: Tally, seed: int) -> None:
