@@ -1,7 +1,7 @@
 """`make run-istio`: the tests/istio setup left running. etcd, kube-apiserver, istiod and a
 gateway per role (pilot-agent proxy router with the wheel's Envoy), the module image in a
-local registry, the shipped WasmPlugins pinned to it by digest and applied through the API server; the demo upstream
-behind both gateways. Prints each role's URL and admin port as `make run` does; Ctrl-C or
+local registry, the shipped WasmPlugins pinned to it by digest and applied through the API
+server; the demo upstream behind both gateways. Prints each role's URL and admin port as `make run` does; Ctrl-C or
 SIGTERM stops everything it started.
 """
 

@@ -88,15 +88,12 @@ def push(release: Release, registry_port: int) -> str:
     return repository
 
 
-def pin_command(release: Release, image: str, wasm_url: str, out: Path) -> list[str]:
-    return [sys.executable, str(MANIFESTS_PY), "--image", image, "--layout", str(release.layout),
-            "--wasm", str(release.wasm), "--wasm-url", wasm_url, "--version", release.version, "--out", str(out)]
-
-
 def pin(release: Release, image: str, wasm_url: str, out: Path) -> dict[str, dict]:
     """The release's manifests pinned to `image` (REGISTRY/REPOSITORY) and `wasm_url`, by name
     (wasmplugin-external.yaml, extensionpolicy-internal-http.yaml, …)."""
-    result = subprocess.run(pin_command(release, image, wasm_url, out), capture_output=True, text=True, timeout=60)
+    command = [sys.executable, str(MANIFESTS_PY), "--image", image, "--layout", str(release.layout),
+               "--wasm", str(release.wasm), "--wasm-url", wasm_url, "--version", release.version, "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         raise RuntimeError(f"manifests.py exited {result.returncode}: {result.stderr}")
     return {p.name: yaml.safe_load(p.read_text()) for p in sorted(out.glob("*.yaml"))}

@@ -136,12 +136,11 @@ def test_a_wrong_sha256_turns_the_routes_into_500(change):
 
 
 @pytest.mark.parametrize("form", ["image"], indirect=True)
-def test_the_modules_own_sha256_in_the_image_form_is_a_wrong_one(form, change, image):
+def test_the_modules_own_sha256_in_the_image_form_is_a_wrong_one(form, change, image, release):
     """For an Image source Envoy Gateway compares `sha256` with the image's manifest digest:
     the .wasm file's SHA-256 there, the swap scripts/release/manifests.py refuses to write,
     fails as any wrong value does."""
-    pinned_http = image["pinned"]["extensionpolicy-external-http.yaml"]
-    module_sha256 = pinned_http["spec"]["wasm"][0]["code"]["http"]["sha256"]
+    module_sha256 = release.wasm_sha256
     assert module_sha256 != image["sha256"]
 
     def module_sha256_for_the_image(policy, _docs):

@@ -64,15 +64,12 @@ def pinned(release, registry, download, tmp_path_factory) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="session")
-def image(pinned) -> dict:
+def image(release, pinned) -> dict:
     """The pinned image as the WasmPlugins name it (`oci://REPOSITORY@sha256:DIGEST` and their
-    `sha256`, the manifest digest), the .wasm file's SHA-256 the EnvoyFilter holds, and every
+    `sha256`, the manifest digest), the released .wasm file's SHA-256, and every
     pinned manifest."""
     spec = pinned["wasmplugin-external.yaml"]["spec"]
-    (extension,) = [p for p in pinned["envoyfilter-external.yaml"]["spec"]["configPatches"]
-                    if p["applyTo"] == "EXTENSION_CONFIG"]
-    remote = extension["patch"]["value"]["typed_config"]["config"]["vm_config"]["code"]["remote"]
-    return {"url": spec["url"], "sha256": spec["sha256"], "wasm_sha256": remote["sha256"], "pinned": pinned}
+    return {"url": spec["url"], "sha256": spec["sha256"], "wasm_sha256": release.wasm_sha256, "pinned": pinned}
 
 
 def shipped(name: str) -> dict:

@@ -64,9 +64,8 @@ HOLDERS = {
     "vms": r"^wasm\.envoy\.wasm\.runtime\.v8\.active$",
     "connections": r"^listener\..*\.downstream_cx_active$",
 }
-SAMPLED = (r"^(server\.memory_(allocated|heap_size)|wasmcustom\.cobrowse_l7fw\.vm_memory_bytes"
-           r"|listener_manager\.total_listeners_draining|wasm\.envoy\.wasm\.runtime\.v8\.active"
-           r"|listener\..*\.downstream_cx_active)$")
+MEMORY = r"^(server\.memory_(allocated|heap_size)|wasmcustom\.cobrowse_l7fw\.vm_memory_bytes)$"
+SAMPLED = "|".join([MEMORY, *HOLDERS.values()])
 
 
 def stats(envoy: Gateway, pattern: str) -> dict[str, int]:
